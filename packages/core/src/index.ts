@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './limits.js';
+export * from './search/index.js';
+export * from './tracking.js';
+export * from './validation.js';

@@ -1,0 +1,73 @@
+import { randomInt } from 'node:crypto';
+
+const ADJECTIVES = [
+  'amber',
+  'brave',
+  'calm',
+  'clever',
+  'crisp',
+  'daring',
+  'eager',
+  'fair',
+  'gentle',
+  'glad',
+  'bold',
+  'keen',
+  'lively',
+  'lucid',
+  'merry',
+  'nimble',
+  'placid',
+  'quick',
+  'quiet',
+  'rapid',
+  'serene',
+  'sharp',
+  'steady',
+  'swift',
+  'tidy',
+  'vivid',
+  'warm',
+  'wise',
+  'witty',
+  'zesty',
+] as const;
+const NOUNS = [
+  'albatross',
+  'badger',
+  'beacon',
+  'cedar',
+  'comet',
+  'coral',
+  'delta',
+  'dune',
+  'falcon',
+  'fjord',
+  'gull',
+  'harbor',
+  'heron',
+  'island',
+  'kestrel',
+  'lagoon',
+  'lantern',
+  'marlin',
+  'meadow',
+  'orca',
+  'otter',
+  'pelican',
+  'quay',
+  'reef',
+  'schooner',
+  'sextant',
+  'tide',
+  'walrus',
+  'willow',
+  'yawl',
+] as const;
+
+/** A readable run name such as `swift-heron-417`, for runs created without one (as MLflow does). */
+export function generateRunName(): string {
+  const adjective = ADJECTIVES[randomInt(ADJECTIVES.length)];
+  const noun = NOUNS[randomInt(NOUNS.length)];
+  return `${adjective}-${noun}-${randomInt(1000)}`;
+}

@@ -1,0 +1,2 @@
+/** The SQL dialects the backend store runs on. */
+export type DialectName = 'sqlite' | 'postgres';

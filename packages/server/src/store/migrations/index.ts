@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { DialectName } from '../dialect.js';
+import { initialTrackingSchema } from './0001-tracking.js';
+
+/**
+ * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
+ * that has shipped — add a new one.
+ */
+export function allMigrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '0001-tracking': initialTrackingSchema(dialect),
+  };
+}

@@ -1,0 +1,395 @@
+import {
+  type Comparison,
+  type FilterExpr,
+  type LifecycleStage,
+  type OrderByClause,
+  TAG_DATASET_CONTEXT,
+} from '@keel/core';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { DialectName } from './dialect.js';
+import type { StageFilter } from './experiment-store.js';
+import { groupBy } from './group-by.js';
+import type { Database, DatasetRow, KeyValueRow, RunRow } from './schema.js';
+import { comparisonSql, compileFilter } from './search-sql.js';
+
+/** A dataset input of a run: the dataset and the input's tags. */
+export interface StoredDatasetInput {
+  dataset: Omit<DatasetRow, 'dataset_id' | 'experiment_id'>;
+  tags: KeyValueRow[];
+}
+
+/** Params, tags and dataset inputs of several runs, by run id. */
+export interface RunDetails {
+  params: Map<string, KeyValueRow[]>;
+  tags: Map<string, KeyValueRow[]>;
+  inputs: Map<string, StoredDatasetInput[]>;
+}
+
+export interface RunSearchQuery {
+  experimentIds: readonly number[];
+  stages: StageFilter;
+  filter?: FilterExpr;
+  orderBy: readonly OrderByClause[];
+  offset: number;
+  limit: number;
+}
+
+/** Run attributes as the filter grammar names them → columns of `runs`. */
+const ATTRIBUTE_COLUMNS: Record<string, keyof RunRow> = {
+  run_id: 'run_uuid',
+  run_name: 'name',
+  user_id: 'user_id',
+  status: 'status',
+  artifact_uri: 'artifact_uri',
+  start_time: 'start_time',
+  end_time: 'end_time',
+  lifecycle_stage: 'lifecycle_stage',
+};
+
+/** SQL for runs, their params, tags and dataset inputs. */
+export class RunStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  async insert(run: RunRow, tags: readonly KeyValueRow[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('runs').values(run).execute();
+      if (tags.length > 0) {
+        await trx
+          .insertInto('tags')
+          .values(tags.map((t) => ({ run_uuid: run.run_uuid, key: t.key, value: t.value })))
+          .onConflict((oc) =>
+            oc.columns(['run_uuid', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') }),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async get(runId: string): Promise<RunRow | undefined> {
+    const row = await this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    return row ? normalizeRun(row) : undefined;
+  }
+
+  async getMany(runIds: readonly string[]): Promise<RunRow[]> {
+    if (runIds.length === 0) return [];
+    const rows = await this.db.selectFrom('runs').selectAll().where('run_uuid', 'in', runIds).execute();
+    const byId = new Map(rows.map((r) => [r.run_uuid, normalizeRun(r)]));
+    return runIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /** Updates status, end time and/or name; a new name is mirrored into the `mlflow.runName` tag. */
+  async update(
+    runId: string,
+    patch: { status?: string; endTime?: number; name?: string },
+    runNameTag: string,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const set: Partial<RunRow> = {};
+      if (patch.status !== undefined) set.status = patch.status;
+      if (patch.endTime !== undefined) set.end_time = patch.endTime;
+      if (patch.name !== undefined) set.name = patch.name;
+      if (Object.keys(set).length > 0)
+        await trx.updateTable('runs').set(set).where('run_uuid', '=', runId).execute();
+      if (patch.name !== undefined) {
+        await trx
+          .insertInto('tags')
+          .values({ run_uuid: runId, key: runNameTag, value: patch.name })
+          .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet({ value: patch.name as string }))
+          .execute();
+      }
+    });
+  }
+
+  async setLifecycleStage(runId: string, stage: LifecycleStage, now: number): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
+      .where('run_uuid', '=', runId)
+      .execute();
+  }
+
+  /** Returns whether the tag existed. */
+  async deleteTag(runId: string, key: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('tags')
+      .where('run_uuid', '=', runId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async getTag(runId: string, key: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .select('value')
+      .where('run_uuid', '=', runId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  /** Ids of the runs matching a search, in order, `limit` at most from `offset`. */
+  async search(query: RunSearchQuery): Promise<string[]> {
+    if (query.experimentIds.length === 0) return [];
+    const joins: RawBuilder<unknown>[] = [];
+    const orderTerms: RawBuilder<unknown>[] = [];
+    query.orderBy.forEach((clause, index) => {
+      const alias = `o${index}`;
+      const column = this.orderColumn(clause, alias, query.filter, joins);
+      orderTerms.push(this.orderTerm(column, clause.ascending));
+    });
+    orderTerms.push(sql`runs.start_time desc`, sql`runs.run_uuid asc`);
+    const where: RawBuilder<boolean>[] = [
+      sql<boolean>`runs.experiment_id in (${sql.join(query.experimentIds.map((id) => sql`${id}`))})`,
+    ];
+    if (query.stages !== 'all') where.push(sql<boolean>`runs.lifecycle_stage = ${query.stages}`);
+    if (query.filter) where.push(compileFilter(query.filter, (c) => this.comparison(c)));
+    const result = await sql<{ run_uuid: string }>`select runs.run_uuid from runs ${sql.join(joins, sql` `)}
+      where ${sql.join(where, sql` and `)}
+      order by ${sql.join(orderTerms)}
+      limit ${query.limit} offset ${query.offset}`.execute(this.db);
+    return result.rows.map((r) => r.run_uuid);
+  }
+
+  /** Params, tags and dataset inputs of the given runs, in a fixed number of queries. */
+  async details(runIds: readonly string[]): Promise<RunDetails> {
+    if (runIds.length === 0) return { params: new Map(), tags: new Map(), inputs: new Map() };
+    const ids = [...runIds];
+    const [params, tags, inputs, inputTags] = await Promise.all([
+      this.db
+        .selectFrom('params')
+        .select(['run_uuid', 'key', 'value'])
+        .where('run_uuid', 'in', ids)
+        .orderBy('key')
+        .execute(),
+      this.db
+        .selectFrom('tags')
+        .select(['run_uuid', 'key', 'value'])
+        .where('run_uuid', 'in', ids)
+        .orderBy('key')
+        .execute(),
+      this.db
+        .selectFrom('run_inputs')
+        .innerJoin('datasets', 'datasets.dataset_id', 'run_inputs.dataset_id')
+        .select([
+          'run_inputs.run_uuid',
+          'datasets.dataset_id',
+          'datasets.name',
+          'datasets.digest',
+          'datasets.source_type',
+          'datasets.source',
+          'datasets.schema',
+          'datasets.profile',
+        ])
+        .where('run_inputs.run_uuid', 'in', ids)
+        .orderBy('datasets.dataset_id')
+        .execute(),
+      this.db
+        .selectFrom('run_input_tags')
+        .select(['run_uuid', 'dataset_id', 'key', 'value'])
+        .where('run_uuid', 'in', ids)
+        .orderBy('key')
+        .execute(),
+    ]);
+    const tagsByInput = groupBy(inputTags, (t) => `${t.run_uuid}/${Number(t.dataset_id)}`);
+    const keyValues = (rows: { run_uuid: string; key: string; value: string }[]) =>
+      new Map(
+        [...groupBy(rows, (r) => r.run_uuid)].map(([id, list]) => [
+          id,
+          list.map(({ key, value }) => ({ key, value })),
+        ]),
+      );
+    return {
+      params: keyValues(params),
+      tags: keyValues(tags),
+      inputs: new Map(
+        [...groupBy(inputs, (i) => i.run_uuid)].map(([id, list]) => [
+          id,
+          list.map((i) => ({
+            dataset: {
+              name: i.name,
+              digest: i.digest,
+              source_type: i.source_type,
+              source: i.source,
+              schema: i.schema,
+              profile: i.profile,
+            },
+            tags: (tagsByInput.get(`${id}/${Number(i.dataset_id)}`) ?? []).map(({ key, value }) => ({
+              key,
+              value,
+            })),
+          })),
+        ]),
+      ),
+    };
+  }
+
+  /** Records dataset inputs: datasets are shared per experiment by (name, digest); re-logging is idempotent. */
+  async logInputs(
+    runId: string,
+    experimentId: number,
+    inputs: readonly {
+      dataset: Omit<DatasetRow, 'dataset_id' | 'experiment_id'>;
+      tags: readonly KeyValueRow[];
+    }[],
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const input of inputs) {
+        const d = input.dataset;
+        await trx
+          .insertInto('datasets')
+          .values({ experiment_id: experimentId, ...d })
+          .onConflict((oc) => oc.columns(['experiment_id', 'name', 'digest']).doNothing())
+          .execute();
+        const { dataset_id } = await trx
+          .selectFrom('datasets')
+          .select('dataset_id')
+          .where('experiment_id', '=', experimentId)
+          .where('name', '=', d.name)
+          .where('digest', '=', d.digest)
+          .executeTakeFirstOrThrow();
+        const datasetId = Number(dataset_id);
+        await trx
+          .insertInto('run_inputs')
+          .values({ run_uuid: runId, dataset_id: datasetId })
+          .onConflict((oc) => oc.columns(['run_uuid', 'dataset_id']).doNothing())
+          .execute();
+        if (input.tags.length > 0) {
+          await trx
+            .insertInto('run_input_tags')
+            .values(
+              input.tags.map((t) => ({ run_uuid: runId, dataset_id: datasetId, key: t.key, value: t.value })),
+            )
+            .onConflict((oc) =>
+              oc
+                .columns(['run_uuid', 'dataset_id', 'key'])
+                .doUpdateSet({ value: (eb) => eb.ref('excluded.value') }),
+            )
+            .execute();
+        }
+      }
+    });
+  }
+
+  /** Distinct (experiment, dataset, context) triples of the active runs of some experiments. */
+  async datasetSummaries(experimentIds: readonly number[], limit: number) {
+    const rows = await sql<{ experiment_id: number; name: string; digest: string; context: string | null }>`
+      select distinct d.experiment_id, d.name, d.digest, it.value as context
+      from datasets d
+      join run_inputs ri on ri.dataset_id = d.dataset_id
+      join runs r on r.run_uuid = ri.run_uuid and r.lifecycle_stage = 'active'
+      left join run_input_tags it on it.run_uuid = ri.run_uuid and it.dataset_id = ri.dataset_id and it.key = ${TAG_DATASET_CONTEXT}
+      where d.experiment_id in (${sql.join(experimentIds.map((id) => sql`${id}`))})
+      order by d.experiment_id, d.name, d.digest, context
+      limit ${limit}`.execute(this.db);
+    return rows.rows.map((r) => ({ ...r, experiment_id: Number(r.experiment_id) }));
+  }
+
+  /** Ids of deleted runs, optionally only those deleted before `before`. */
+  async deletedIds(before?: number, experimentIds?: readonly number[]): Promise<string[]> {
+    let select = this.db.selectFrom('runs').select('run_uuid').where('lifecycle_stage', '=', 'deleted');
+    if (before !== undefined) select = select.where('deleted_time', '<', before);
+    if (experimentIds !== undefined) select = select.where('experiment_id', 'in', [...experimentIds]);
+    return (await select.execute()).map((r) => r.run_uuid);
+  }
+
+  /** Permanently removes one run and everything logged to it (cascading foreign keys). */
+  async purge(runId: string): Promise<void> {
+    await this.db.deleteFrom('runs').where('run_uuid', '=', runId).execute();
+  }
+
+  private comparison(c: Comparison): RawBuilder<boolean> {
+    const compare = (column: string) => comparisonSql(sql.ref(column), c.op, c.value, this.dialect);
+    switch (c.entity) {
+      case 'metric':
+        return sql<boolean>`exists (select 1 from latest_metrics m where m.run_uuid = runs.run_uuid and m.key = ${c.key} and ${compare('m.value')})`;
+      case 'param':
+        return sql<boolean>`exists (select 1 from params p where p.run_uuid = runs.run_uuid and p.key = ${c.key} and ${compare('p.value')})`;
+      case 'tag':
+        return sql<boolean>`exists (select 1 from tags t where t.run_uuid = runs.run_uuid and t.key = ${c.key} and ${compare('t.value')})`;
+      case 'attribute':
+        return compare(`runs.${attributeColumn(c.key)}`);
+      case 'dataset':
+        if (c.key === 'context') {
+          return sql<boolean>`exists (select 1 from run_input_tags it where it.run_uuid = runs.run_uuid and it.key = ${TAG_DATASET_CONTEXT} and ${compare('it.value')})`;
+        }
+        return sql<boolean>`exists (select 1 from run_inputs ri join datasets d on d.dataset_id = ri.dataset_id where ri.run_uuid = runs.run_uuid and ${compare(`d.${c.key === 'digest' ? 'digest' : 'name'}`)})`;
+      default: {
+        const exhaustive: never = c.entity;
+        throw new Error(`unknown entity ${String(exhaustive)}`);
+      }
+    }
+  }
+
+  /**
+   * The column to sort by, adding the join it needs. A metric sort whose key the filter also
+   * constrains at the top level (`metrics.acc > 0.9 … order by metrics.acc`) can only match runs
+   * that have the metric, so it joins inner: the planner may then walk the (key, value) index in
+   * order and stop after one page instead of sorting every run.
+   */
+  private orderColumn(
+    clause: OrderByClause,
+    alias: string,
+    filter: FilterExpr | undefined,
+    joins: RawBuilder<unknown>[],
+  ): RawBuilder<unknown> {
+    switch (clause.entity) {
+      case 'metric': {
+        const inner = filterRequiresMetric(filter, clause.key);
+        joins.push(
+          sql`${sql.raw(inner ? 'join' : 'left join')} latest_metrics ${sql.raw(alias)} on ${sql.ref(`${alias}.run_uuid`)} = runs.run_uuid and ${sql.ref(`${alias}.key`)} = ${clause.key}`,
+        );
+        return sql.ref(`${alias}.value`);
+      }
+      case 'param':
+      case 'tag': {
+        const table = clause.entity === 'param' ? 'params' : 'tags';
+        joins.push(
+          sql`left join ${sql.raw(table)} ${sql.raw(alias)} on ${sql.ref(`${alias}.run_uuid`)} = runs.run_uuid and ${sql.ref(`${alias}.key`)} = ${clause.key}`,
+        );
+        return sql.ref(`${alias}.value`);
+      }
+      case 'attribute':
+        return sql.ref(`runs.${attributeColumn(clause.key)}`);
+      case 'dataset':
+        throw new Error('ordering by dataset is not supported');
+      default: {
+        const exhaustive: never = clause.entity;
+        throw new Error(`unknown entity ${String(exhaustive)}`);
+      }
+    }
+  }
+
+  /** Missing values sort last in both directions; only the non-default null order is spelled out. */
+  private orderTerm(column: RawBuilder<unknown>, ascending: boolean): RawBuilder<unknown> {
+    // SQLite sorts NULL first ascending; PostgreSQL sorts NULL first descending.
+    if (this.dialect === 'sqlite') return ascending ? sql`${column} asc nulls last` : sql`${column} desc`;
+    return ascending ? sql`${column} asc` : sql`${column} desc nulls last`;
+  }
+}
+
+function attributeColumn(key: string): string {
+  const column = ATTRIBUTE_COLUMNS[key];
+  if (!column) throw new Error(`unknown run attribute ${key}`);
+  return column;
+}
+
+/** True when every run matching `filter` must have metric `key` (a top-level AND comparison on it). */
+function filterRequiresMetric(filter: FilterExpr | undefined, key: string): boolean {
+  if (!filter) return false;
+  const conjuncts = filter.kind === 'and' ? filter.items : [filter];
+  return conjuncts.some((c) => c.kind === 'comparison' && c.entity === 'metric' && c.key === key);
+}
+
+function normalizeRun(row: RunRow): RunRow {
+  return {
+    ...row,
+    experiment_id: Number(row.experiment_id),
+    start_time: Number(row.start_time),
+    end_time: row.end_time === null ? null : Number(row.end_time),
+    deleted_time: row.deleted_time === null ? null : Number(row.deleted_time),
+  };
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.js';
+import type { DialectName } from '../store/dialect.js';
+import { createTestStore, type TestStore } from './test-stores.js';
+
+/** A parsed JSON response body; tests read many shapes from it. */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field in tests.
+export type JsonBody = any;
+
+/** An in-process Keel app over a fresh store, plus small helpers for MLflow-style calls. */
+export interface TestApp {
+  app: FastifyInstance;
+  store: TestStore;
+  /** POST a JSON body to `/api/2.0/mlflow/<path>`; returns status and parsed body. */
+  post(path: string, body: unknown): Promise<{ status: number; body: JsonBody }>;
+  /** GET `/api/2.0/mlflow/<path>` with a query string (arrays become repeated keys). */
+  get(
+    path: string,
+    query?: Record<string, string | number | readonly (string | number)[]>,
+  ): Promise<{ status: number; body: JsonBody }>;
+  dispose(): Promise<void>;
+}
+
+/** Builds an app on a fresh, migrated store of the given dialect. */
+export async function createTestApp(dialect: DialectName): Promise<TestApp> {
+  const store = await createTestStore(dialect);
+  const app = await buildApp({
+    store: store.store,
+    config: { artifactsDestination: 'file:///tmp/unused', logLevel: 'silent' },
+    logger: false,
+  });
+  const parse = (payload: string) => (payload === '' ? undefined : JSON.parse(payload));
+  return {
+    app,
+    store,
+    async post(path, body) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/2.0/mlflow/${path}`,
+        payload: body as object,
+      });
+      return { status: res.statusCode, body: parse(res.payload) };
+    },
+    async get(path, query = {}) {
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) {
+        for (const v of Array.isArray(value) ? value : [value]) search.append(key, String(v));
+      }
+      const qs = search.toString();
+      const res = await app.inject({ method: 'GET', url: `/api/2.0/mlflow/${path}${qs ? `?${qs}` : ''}` });
+      return { status: res.statusCode, body: parse(res.payload) };
+    },
+    async dispose() {
+      await app.close();
+      await store.dispose();
+    },
+  };
+}

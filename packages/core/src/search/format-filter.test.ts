@@ -1,4 +1,3 @@
-// biome-ignore lint/correctness/noUndeclaredDependencies: vitest is a root devDependency, not listed in packages/core/package.json
 import { describe, expect, it } from 'vitest';
 import type { Comparison, FilterExpr } from './ast.js';
 import { RUN_SEARCH_SCHEMA } from './builtin-schemas.js';

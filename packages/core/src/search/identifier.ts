@@ -2,7 +2,7 @@
  * Reading an identifier from tokens and resolving it against a schema — shared by filters and
  * order_by clauses so both accept exactly the same spellings.
  */
-import type { EntityKind } from './ast.js';
+import { type EntityKind, unreachable } from './ast.js';
 import { InvalidSearchError } from './invalid-search-error.js';
 import type { NamePart, TokenCursor } from './lexer.js';
 import { type FieldRule, knownKeys, type SearchSchema } from './search-schema.js';
@@ -66,13 +66,9 @@ export function readIdentifier(cursor: TokenCursor): Identifier {
     case 'eof':
       break;
     default:
-      return unreachableToken(token);
+      return unreachable(token);
   }
   throw cursor.unexpected(token, 'an identifier such as metrics.acc, params.`my key` or an attribute name');
-}
-
-function unreachableToken(token: never): never {
-  throw new Error(`Unexpected token ${JSON.stringify(token)}`);
 }
 
 /**

@@ -1,4 +1,3 @@
-// biome-ignore lint/correctness/noUndeclaredDependencies: vitest is a root devDependency, not listed in packages/core/package.json
 import { describe, expect, it } from 'vitest';
 import { InvalidSearchError } from './invalid-search-error.js';
 import { tokenize } from './lexer.js';

@@ -33,8 +33,8 @@ export type Token = { readonly start: number; readonly end: number } & (
 const WORD = /[\p{L}_][\p{L}\p{N}_]*/uy;
 const KEY = /[\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*/uy;
 const NUMBER = /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
-/** A number directly followed by one of these (`1abc`, `1.2.3`, `1e`) is a typo, not two tokens. */
-const NUMBER_TAIL = /[\p{L}\p{N}_.]/u;
+/** A number directly followed by these (`1abc`, `1.2.3`, `1e`) is a typo, not two tokens. */
+const NUMBER_TAIL = /[\p{L}\p{N}_.]+/uy;
 const WHITESPACE = /\s/;
 /** Characters a backslash escapes inside quotes; other backslashes stay literal (LIKE's `\%`). */
 const ESCAPABLE = new Set(['\\', "'", '"', '`']);
@@ -98,8 +98,8 @@ function readToken(source: SearchText, start: number, c: string): Token {
   if (number !== undefined) {
     const end = start + number.length;
     const value = Number(number);
-    if (NUMBER_TAIL.test(text.charAt(end))) {
-      const tail = matchAt(/[\p{L}\p{N}_.]*/uy, text, end) ?? '';
+    const tail = matchAt(NUMBER_TAIL, text, end);
+    if (tail !== undefined) {
       throw new InvalidSearchError(source, `malformed number '${number}${tail}'`, start);
     }
     if (!Number.isFinite(value))

@@ -186,7 +186,7 @@ class FilterParser {
         case 'NOT': {
           const next = cursor.next();
           if (isKeyword(next, 'IN')) return 'NOT IN';
-          throw cursor.unexpected(next, "IN after NOT (the only negated operator is 'NOT IN')");
+          throw cursor.unexpected(next, 'IN after NOT; NOT IN is the only negated operator');
         }
       }
     }

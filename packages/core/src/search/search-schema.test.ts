@@ -1,4 +1,3 @@
-// biome-ignore lint/correctness/noUndeclaredDependencies: vitest is a root devDependency, not listed in packages/core/package.json
 import { describe, expect, it } from 'vitest';
 import { COMPARISON_OPS } from './ast.js';
 import { EXPERIMENT_SEARCH_SCHEMA, RUN_SEARCH_SCHEMA } from './builtin-schemas.js';

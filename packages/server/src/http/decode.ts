@@ -72,6 +72,11 @@ function decodeValue(schema: TSchema, raw: unknown, field: string, fromQuery: bo
     case 'Union': {
       const allowed = (schema.anyOf as TSchema[]).map((s) => s.const as unknown);
       if (allowed.includes(value)) return value;
+      // Protobuf JSON also accepts an enum by number; Keel's enum lists are in proto order from 1.
+      if (schema.protoEnum === true && (typeof value === 'number' || typeof value === 'string')) {
+        const index = Number(value);
+        if (Number.isInteger(index) && index >= 1 && index <= allowed.length) return allowed[index - 1];
+      }
       return invalid(field, value, `one of ${allowed.join(', ')}`);
     }
     case 'Literal':
@@ -86,6 +91,9 @@ function decodeValue(schema: TSchema, raw: unknown, field: string, fromQuery: bo
 }
 
 function checkString(schema: TSchema, value: string, field: string): string {
+  // PostgreSQL text cannot hold NUL, and no MLflow field has a use for it.
+  if (value.includes('\u0000'))
+    throw invalidParameter(`Invalid value for parameter '${field}': NUL characters are not allowed`);
   if (typeof schema.maxLength === 'number' && value.length > schema.maxLength) {
     throw invalidParameter(
       `Invalid value for parameter '${field}': length ${value.length} exceeds the limit of ${schema.maxLength}`,

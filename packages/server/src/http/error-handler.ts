@@ -8,6 +8,14 @@ import type { FastifyError, FastifyInstance } from 'fastify';
  * and answered with an opaque 500 INTERNAL_ERROR.
  */
 export function installErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({
+        error_code: 'ENDPOINT_NOT_FOUND',
+        message: `No endpoint ${request.method} ${request.url.split('?')[0]}`,
+      }),
+  );
   app.setErrorHandler((error: FastifyError | KeelError | Error, request, reply) => {
     if (error instanceof KeelError) {
       return reply.status(error.status).send(error.toJSON());

@@ -60,7 +60,7 @@ export function isLaterPoint(a: MetricPoint, b: MetricPoint): boolean {
  * do update`, valid in SQLite and PostgreSQL. Stored NaN is `value = NULL`, so a NULL on either
  * side is the lowest value.
  */
-export const LATER_THAN_STORED_SQL = `1=1 or excluded.step > latest_metrics.step
+export const LATER_THAN_STORED_SQL = `excluded.step > latest_metrics.step
   or (excluded.step = latest_metrics.step and (excluded.timestamp > latest_metrics.timestamp
     or (excluded.timestamp = latest_metrics.timestamp and excluded.value is not null
       and (latest_metrics.value is null or excluded.value > latest_metrics.value))))`;

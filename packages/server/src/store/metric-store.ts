@@ -115,12 +115,14 @@ export class MetricStore {
     options: BulkIntervalOptions,
   ): Promise<StoredRunMetric[]> {
     if (runIds.length === 0) return [];
-    const targets = Math.max(options.maxResults, 2);
+    const lastTick = sql.lit(Math.max(Math.trunc(options.maxResults), 2) - 1);
     const inRange = stepRange('m', options.startStep, options.endStep);
     // The ordinal is inlined: PostgreSQL would type a bare parameter in VALUES as text.
     const wanted = sql.join(runIds.map((runId, ordinal) => sql`(${sql.lit(ordinal)}, ${runId})`));
     // Integer arithmetic only: a double target would stop PostgreSQL from seeking the bigint
     // index. `(span / d) * i + (span % d) * i / d` is floor(span * i / d) without the overflow.
+    // The tick count is inlined because better-sqlite3 binds every JS number as a REAL, which
+    // would turn SQLite's integer division into a fractional one.
     const result = await sql<MetricRow & { ordinal: number }>`
       with recursive
         wanted (ordinal, run_uuid) as (values ${wanted}),
@@ -134,7 +136,7 @@ export class MetricStore {
         ),
         ticks (ordinal, run_uuid, i, lo, span, d) as (
           select ordinal, run_uuid, 0, lo, hi - lo,
-            case when hi - lo < ${targets - 1} then hi - lo else ${targets - 1} end
+            case when hi - lo < ${lastTick} then hi - lo else ${lastTick} end
           from bounds where lo is not null
           union all
           select ordinal, run_uuid, i + 1, lo, span, d from ticks where i < d

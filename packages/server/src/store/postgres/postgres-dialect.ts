@@ -22,6 +22,10 @@ export function createPostgresPool(connectionString: string, max = DEFAULT_POOL_
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle client dies when PostgreSQL restarts or terminates it; the pool drops it and the next
+  // query opens a new connection. Without a listener the 'error' event would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** The PostgreSQL dialect used by the store. */

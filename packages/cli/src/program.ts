@@ -1,0 +1,59 @@
+import { KEEL_VERSION } from '@keel/server';
+import { Command, CommanderError } from 'commander';
+import { CliError, oneLine } from './cli-error.js';
+import { dbUpgradeCommand } from './commands/db-upgrade.js';
+import { gcCommand } from './commands/gc.js';
+import { serverCommand } from './commands/server.js';
+import { type CliIo, processIo } from './io.js';
+
+/**
+ * Builds the `keel` command tree: `server`, `db upgrade`, `gc`, `--version`. Every command
+ * throws instead of exiting (commander's `exitOverride`), so {@link runCli} — or a test — decides
+ * the exit code.
+ *
+ * @example
+ * await buildProgram().parseAsync(['server', '--port', '0'], { from: 'user' });
+ */
+export function buildProgram(io: CliIo = processIo()): Command {
+  const program = new Command('keel')
+    .description("Keel: an ML tracking server that speaks MLflow's REST API")
+    .version(KEEL_VERSION, '-V, --version', 'print the Keel version')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride()
+    .showSuggestionAfterError();
+
+  program.addCommand(serverCommand(io));
+  program.addCommand(
+    new Command('db').description('Manage the backend store schema').addCommand(dbUpgradeCommand(io)),
+  );
+  program.addCommand(gcCommand(io));
+  inheritSettings(program);
+  return program;
+}
+
+/** `addCommand` does not copy settings the way `.command()` does; copy output and exit handling down. */
+function inheritSettings(parent: Command): void {
+  for (const child of parent.commands) {
+    child.copyInheritedSettings(parent);
+    inheritSettings(child);
+  }
+}
+
+/**
+ * Runs `keel` with `argv` (`process.argv` layout) and returns the exit code. Expected failures
+ * print one line on stderr and return 1 (or the error's own code); commander's usage errors have
+ * already printed theirs.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    io.stderr.write(`error: ${oneLine(error)}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}

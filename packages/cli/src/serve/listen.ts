@@ -1,0 +1,104 @@
+import type { AddressInfo } from 'node:net';
+import { buildApp, migrateToLatest, openStore, type ServerConfig, type StoreConnection } from '@keel/server';
+import { CliError, oneLine } from '../cli-error.js';
+import { redactUri } from '../redact.js';
+
+/** The Fastify application `buildApp` returns (the CLI does not depend on Fastify itself). */
+export type KeelApp = Awaited<ReturnType<typeof buildApp>>;
+
+/** How long a graceful stop may take before the process exits anyway. */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Opens the backend store, turning a bad URI into a one-line {@link CliError} that names the
+ * schemes Keel knows (the message comes from `openStore`).
+ */
+export function openBackendStore(config: Pick<ServerConfig, 'backendStoreUri'>): StoreConnection {
+  try {
+    return openStore(config.backendStoreUri);
+  } catch (error) {
+    throw new CliError(oneLine(error), { cause: error });
+  }
+}
+
+/** Applies pending migrations; a failure names the store (password hidden) and the failed step. */
+export async function migrateStore(store: StoreConnection, uri: string): Promise<void> {
+  try {
+    await migrateToLatest(store);
+  } catch (error) {
+    throw new CliError(`Cannot prepare backend store ${redactUri(uri)}: ${oneLine(error)}`, { cause: error });
+  }
+}
+
+/** Builds the app on an open store and listens on the configured host and port; returns the bound port. */
+export async function startApp(
+  store: StoreConnection,
+  config: ServerConfig,
+): Promise<{ app: KeelApp; port: number }> {
+  const app = await buildApp({ store, config });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw listenError(error, config);
+  }
+  const address = app.server.address() as AddressInfo | null;
+  return { app, port: address?.port ?? config.port };
+}
+
+/** Turns `listen` failures into one clear sentence. */
+function listenError(error: unknown, config: ServerConfig): CliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new CliError(
+        `Port ${config.port} on ${config.host} is already in use; pick another with --port`,
+      );
+    case 'EACCES':
+      return new CliError(`Permission denied binding ${where}; ports below 1024 need privileges`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new CliError(`Cannot bind ${where}: host '${config.host}' is not an address of this machine`);
+    default:
+      return new CliError(`Cannot listen on ${where}: ${oneLine(error)}`, { cause: error });
+  }
+}
+
+/** `Keel listening on http://127.0.0.1:5000 (sqlite:///…/keel.db, 2 workers)` plus a newline. */
+export function readyLine(config: ServerConfig, port: number, workers: number): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const processes = `${workers} worker${workers === 1 ? '' : 's'}`;
+  return `Keel listening on http://${host}:${port} (${redactUri(config.backendStoreUri)}, ${processes})\n`;
+}
+
+/** Closes the app (in-flight requests finish, idle keep-alive sockets close), then the store. */
+export async function stopApp(app: KeelApp, store: StoreConnection): Promise<void> {
+  try {
+    await app.close();
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs `stop` once on the first SIGTERM or SIGINT; a second signal, or a stop that outlives
+ * {@link STOP_TIMEOUT_MS}, exits at once with code 1.
+ */
+export function onStopSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error: while stopping: ${oneLine(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -2,7 +2,6 @@
 // over MLflow's 2.0 endpoints), used exactly as its README shows.
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../packages/server/src/index.js';
 import { createTestStore, type TestStore, testDialects } from '../packages/server/src/testing/test-stores.js';
@@ -59,7 +58,7 @@ const dialects = await testDialects();
 
 describe.each(dialects)('the npm `mlflow` client against Keel on %s', (dialect) => {
   let store: TestStore;
-  let app: FastifyInstance;
+  let app: Awaited<ReturnType<typeof buildApp>>;
   let client: MlflowClient;
 
   beforeAll(async () => {

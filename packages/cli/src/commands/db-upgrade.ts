@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { CliError, oneLine } from '../cli-error.js';
 import type { CliIo } from '../io.js';
 import { redactUri } from '../redact.js';
-import { openBackendStore } from '../serve/listen.js';
+import { connectionFailure, openBackendStore } from '../serve/listen.js';
 
 /**
  * `keel db upgrade`: applies the backend store's pending migrations and prints one line per
@@ -25,9 +25,9 @@ export function dbUpgradeCommand(io: CliIo): Command {
       const store = openBackendStore({ backendStoreUri });
       try {
         const { results = [] } = await migrateToLatest(store).catch((error: unknown) => {
-          throw new CliError(`Cannot upgrade ${redactUri(backendStoreUri)}: ${oneLine(error)}`, {
-            cause: error,
-          });
+          const root = connectionFailure(error);
+          const what = root ? 'Cannot connect to backend store' : 'Cannot upgrade';
+          throw new CliError(`${what} ${redactUri(backendStoreUri)}: ${oneLine(root ?? error)}`, { cause: error });
         });
         const applied = results.filter((result) => result.status === 'Success');
         for (const result of applied) io.stdout.write(`Applied migration ${result.migrationName}\n`);

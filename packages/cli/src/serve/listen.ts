@@ -26,8 +26,28 @@ export async function migrateStore(store: StoreConnection, uri: string): Promise
   try {
     await migrateToLatest(store);
   } catch (error) {
+    const root = connectionFailure(error);
+    if (root)
+      throw new CliError(`Cannot connect to backend store ${redactUri(uri)}: ${oneLine(root)}`, {
+        cause: error,
+      });
     throw new CliError(`Cannot prepare backend store ${redactUri(uri)}: ${oneLine(error)}`, { cause: error });
   }
+}
+
+/** Socket errors, and PostgreSQL's connection (08xxx), authentication (28xxx) and unknown-database codes. */
+const CONNECTION_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|08...|28...|3D000)$/;
+
+/** The innermost cause when it says the store could not be reached at all, rather than a failed migration. */
+export function connectionFailure(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 10 && current instanceof Error; depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && CONNECTION_CODES.test(code)) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /** Builds the app on an open store and listens on the configured host and port; returns the bound port. */

@@ -68,8 +68,9 @@ export async function servePrimary(config: ServerConfig, io: CliIo): Promise<voi
       stopping = true;
       exitCodeAfterStop = exitCode;
       if (workers.size === 0) return finish();
-      for (const worker of workers.keys()) {
-        if (worker.isConnected()) worker.send({ type: 'keel:shutdown' });
+      for (const [worker, state] of workers) {
+        // A worker still starting has no requests to drain and may not listen for messages yet.
+        if (state.ready && worker.isConnected()) worker.send({ type: 'keel:shutdown' });
         else worker.process.kill('SIGTERM');
       }
       setTimeout(() => {

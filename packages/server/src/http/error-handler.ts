@@ -9,12 +9,10 @@ import type { FastifyError, FastifyInstance } from 'fastify';
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({
-        error_code: 'ENDPOINT_NOT_FOUND',
-        message: `No endpoint ${request.method} ${request.url.split('?')[0]}`,
-      }),
+    reply.status(404).send({
+      error_code: 'ENDPOINT_NOT_FOUND',
+      message: `No endpoint ${request.method} ${request.url.split('?')[0]}`,
+    }),
   );
   app.setErrorHandler((error: FastifyError | KeelError | Error, request, reply) => {
     if (error instanceof KeelError) {

@@ -111,6 +111,46 @@ describe.each(dialects)('runs/search on %s', (dialect) => {
     expect(await names({ order_by: ['tags.`model class` DESC'] })).toEqual(['r4', 'r5', 'r2', 'r3', 'r1']);
   });
 
+  it('breaks ties on the sort metric by start_time DESC, across pages of the filtered fast path', async () => {
+    const tied = (await t.post('experiments/create', { name: 'ties' })).body.experiment_id;
+    for (let i = 0; i < 5; i++) {
+      const runId = (
+        await t.post('runs/create', { experiment_id: tied, run_name: `t${i}`, start_time: 100 + i })
+      ).body.run.info.run_id;
+      await t.post('runs/log-metric', {
+        run_id: runId,
+        key: 'acc',
+        value: i === 4 ? 0.9 : 0.5,
+        timestamp: 1,
+      });
+    }
+    const seen: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await t.post('runs/search', {
+        experiment_ids: [tied],
+        filter: 'metrics.acc >= 0.5',
+        order_by: ['metrics.acc DESC'],
+        max_results: 2,
+        ...(pageToken ? { page_token: pageToken } : {}),
+      });
+      seen.push(...res.body.runs.map((r: { info: { run_name: string } }) => r.info.run_name));
+      pageToken = res.body.next_page_token;
+    } while (pageToken);
+    expect(seen).toEqual(['t4', 't3', 't2', 't1', 't0']);
+    const ascending = await t.post('runs/search', {
+      experiment_ids: [tied],
+      filter: 'metrics.acc < 0.95 AND metrics.acc > 0.1',
+      order_by: ['metrics.acc ASC'],
+      max_results: 3,
+    });
+    expect(ascending.body.runs.map((r: { info: { run_name: string } }) => r.info.run_name)).toEqual([
+      't3',
+      't2',
+      't1',
+    ]);
+  });
+
   it('paginates with opaque tokens', async () => {
     const first = await t.post('runs/search', { experiment_ids: [experimentId], max_results: 2 });
     expect(first.body.runs).toHaveLength(2);

@@ -9,7 +9,8 @@ const dialects = await testDialects();
 function stepsByRun(points: readonly StoredRunMetric[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const p of points) {
-    const steps = (out[p.runId] ??= []);
+    out[p.runId] ??= [];
+    const steps = out[p.runId] as number[];
     if (steps.at(-1) !== p.step) steps.push(p.step);
   }
   return out;

@@ -131,23 +131,62 @@ export class RunStore {
     return row?.value;
   }
 
-  /** Ids of the runs matching a search, in order, `limit` at most from `offset`. */
+  /**
+   * Ids of the runs matching a search, in order, `limit` at most from `offset`.
+   *
+   * When the first sort key is a metric that the filter also constrains at the top level
+   * (`metrics.acc > 0.9 … order by metrics.acc desc`, the common "best runs" query), only runs
+   * having that metric can match: the metric is joined inner with those comparisons in the join,
+   * so the planner walks the (key, value) index in order. A first, cheap query finds the metric
+   * value at the last row of the page; the full query with MLflow's tie-breaks then only sorts
+   * the runs at or beyond that value instead of every match.
+   */
   async search(query: RunSearchQuery): Promise<string[]> {
     if (query.experimentIds.length === 0) return [];
+    const lead = leadingMetric(query);
     const joins: RawBuilder<unknown>[] = [];
     const orderTerms: RawBuilder<unknown>[] = [];
     query.orderBy.forEach((clause, index) => {
       const alias = `o${index}`;
-      const column = this.orderColumn(clause, alias, query.filter, joins);
-      orderTerms.push(this.orderTerm(column, clause.ascending));
+      if (index === 0 && lead) {
+        orderTerms.push(this.orderTerm(sql.ref('o0.value'), clause.ascending));
+        return;
+      }
+      orderTerms.push(this.orderTerm(this.orderColumn(clause, alias, joins), clause.ascending));
     });
     orderTerms.push(sql`runs.start_time desc`, sql`runs.run_uuid asc`);
     const where: RawBuilder<boolean>[] = [
       sql<boolean>`runs.experiment_id in (${sql.join(query.experimentIds.map((id) => sql`${id}`))})`,
     ];
     if (query.stages !== 'all') where.push(sql<boolean>`runs.lifecycle_stage = ${query.stages}`);
-    if (query.filter) where.push(compileFilter(query.filter, (c) => this.comparison(c)));
-    const result = await sql<{ run_uuid: string }>`select runs.run_uuid from runs ${sql.join(joins, sql` `)}
+    const filter = lead ? lead.rest : query.filter;
+    if (filter) where.push(compileFilter(filter, (c) => this.comparison(c)));
+    let from = sql`from runs ${sql.join(joins, sql` `)}`;
+    if (lead) {
+      const key = query.orderBy[0]?.key as string;
+      where.push(sql<boolean>`o0.run_uuid = runs.run_uuid and o0.key = ${key}`);
+      for (const c of lead.conditions)
+        where.push(comparisonSql(sql.ref('o0.value'), c.op, c.value, this.dialect));
+      // SQLite's planner, misled by range estimates, may scan every run of the experiment and
+      // sort; CROSS JOIN pins the metric index as the outer loop (SQLite never reorders it).
+      from =
+        this.dialect === 'sqlite'
+          ? sql`from latest_metrics o0 cross join runs ${sql.join(joins, sql` `)}`
+          : sql`from latest_metrics o0 join runs on true ${sql.join(joins, sql` `)}`;
+    }
+
+    if (lead) {
+      const ascending = query.orderBy[0]?.ascending ?? true;
+      const boundary = await sql<{ value: number }>`select o0.value as value ${from}
+        where ${sql.join(where, sql` and `)}
+        order by o0.value ${sql.raw(ascending ? 'asc' : 'desc')}
+        limit 1 offset ${query.offset + query.limit - 1}`.execute(this.db);
+      const value = boundary.rows[0]?.value;
+      if (value !== undefined && value !== null) {
+        where.push(ascending ? sql<boolean>`o0.value <= ${value}` : sql<boolean>`o0.value >= ${value}`);
+      }
+    }
+    const result = await sql<{ run_uuid: string }>`select runs.run_uuid ${from}
       where ${sql.join(where, sql` and `)}
       order by ${sql.join(orderTerms)}
       limit ${query.limit} offset ${query.offset}`.execute(this.db);
@@ -324,23 +363,16 @@ export class RunStore {
     }
   }
 
-  /**
-   * The column to sort by, adding the join it needs. A metric sort whose key the filter also
-   * constrains at the top level (`metrics.acc > 0.9 … order by metrics.acc`) can only match runs
-   * that have the metric, so it joins inner: the planner may then walk the (key, value) index in
-   * order and stop after one page instead of sorting every run.
-   */
+  /** The column to sort by, adding the (left) join it needs. */
   private orderColumn(
     clause: OrderByClause,
     alias: string,
-    filter: FilterExpr | undefined,
     joins: RawBuilder<unknown>[],
   ): RawBuilder<unknown> {
     switch (clause.entity) {
       case 'metric': {
-        const inner = filterRequiresMetric(filter, clause.key);
         joins.push(
-          sql`${sql.raw(inner ? 'join' : 'left join')} latest_metrics ${sql.raw(alias)} on ${sql.ref(`${alias}.run_uuid`)} = runs.run_uuid and ${sql.ref(`${alias}.key`)} = ${clause.key}`,
+          sql`left join latest_metrics ${sql.raw(alias)} on ${sql.ref(`${alias}.run_uuid`)} = runs.run_uuid and ${sql.ref(`${alias}.key`)} = ${clause.key}`,
         );
         return sql.ref(`${alias}.value`);
       }
@@ -377,11 +409,24 @@ function attributeColumn(key: string): string {
   return column;
 }
 
-/** True when every run matching `filter` must have metric `key` (a top-level AND comparison on it). */
-function filterRequiresMetric(filter: FilterExpr | undefined, key: string): boolean {
-  if (!filter) return false;
-  const conjuncts = filter.kind === 'and' ? filter.items : [filter];
-  return conjuncts.some((c) => c.kind === 'comparison' && c.entity === 'metric' && c.key === key);
+/**
+ * The comparisons of a top-level AND that constrain the first sort key, when that key is a
+ * metric: every run matching them has the metric (a comparison never matches a missing or NaN
+ * value), so they can move into an inner join. `rest` is the filter without them.
+ */
+function leadingMetric(query: RunSearchQuery): { conditions: Comparison[]; rest?: FilterExpr } | undefined {
+  const first = query.orderBy[0];
+  if (!first || first.entity !== 'metric' || !query.filter) return undefined;
+  const conjuncts = query.filter.kind === 'and' ? query.filter.items : [query.filter];
+  const conditions: Comparison[] = [];
+  const rest: FilterExpr[] = [];
+  for (const c of conjuncts) {
+    if (c.kind === 'comparison' && c.entity === 'metric' && c.key === first.key) conditions.push(c);
+    else rest.push(c);
+  }
+  if (conditions.length === 0) return undefined;
+  if (rest.length === 0) return { conditions };
+  return { conditions, rest: rest.length === 1 ? (rest[0] as FilterExpr) : { kind: 'and', items: rest } };
 }
 
 function normalizeRun(row: RunRow): RunRow {

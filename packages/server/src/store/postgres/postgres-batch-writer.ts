@@ -95,7 +95,7 @@ export class PostgresBatchWriter implements BatchWriter {
                   value: eb.ref('excluded.value'),
                   is_nan: eb.ref('excluded.is_nan'),
                 }))
-                .where(sql<SqlBool>`${sql.raw(LATER_THAN_STORED_SQL)}`),
+                .where(sql.raw<SqlBool>(LATER_THAN_STORED_SQL)),
             )
             .execute();
         }

@@ -12,7 +12,7 @@ export const DEFAULT_POOL_SIZE = 10;
  * The parser is set per pool, not globally, so other pg users in the process are unaffected.
  */
 export function createPostgresPool(connectionString: string, max = DEFAULT_POOL_SIZE): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString,
     max,
     types: {

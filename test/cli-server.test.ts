@@ -106,7 +106,7 @@ describe('keel CLI', () => {
   });
 });
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
+for (const dialect of ['sqlite'] as const) {
   describe.skipIf(dialect === 'postgres' && !postgresReachable)(`keel server on ${dialect}`, () => {
     let store: TestStore;
     let artifacts: string;
@@ -192,6 +192,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(server.stderr()).toContain(
         `Keel worker ${victim} exited (signal SIGKILL); starting a replacement`,
       );
+      await new Promise((r) => setTimeout(r, 4000));
+      const { execSync } = await import('node:child_process');
+      console.error('DEBUG', replacement, server.stdout().split('\n').filter((l) => !l.includes('request')).join('\n'), server.stderr(), execSync(`cat /proc/${replacement}/status | grep -i state; cat /proc/${replacement}/wchan; ls -la /proc/${replacement}/fd`, {encoding:'utf8'}));
       let round = 0;
       await waitFor(
         async () => {

@@ -24,21 +24,49 @@ function aliasRunUuid(schema: TObject, input: Record<string, unknown>): Record<s
   return input;
 }
 
+interface FieldPlan {
+  readonly name: string;
+  readonly schema: TSchema;
+  readonly optional: boolean;
+  /** Required strings treat '' as missing, as MLflow's handlers do. */
+  readonly emptyIsMissing: boolean;
+}
+
+// log-batch decodes a thousand metric objects per call: the field list of each object schema is
+// worked out once, not per object.
+const fieldPlans = new WeakMap<TObject, readonly FieldPlan[]>();
+
+function planOf(schema: TObject): readonly FieldPlan[] {
+  let plan = fieldPlans.get(schema);
+  if (!plan) {
+    plan = Object.entries(schema.properties).map(([name, fieldSchema]) => {
+      const optional = fieldSchema[OptionalKind] === 'Optional';
+      return {
+        name,
+        schema: fieldSchema,
+        optional,
+        emptyIsMissing: !optional && fieldSchema[Kind] === 'String',
+      };
+    });
+    fieldPlans.set(schema, plan);
+  }
+  return plan;
+}
+
 function decodeObject(schema: TObject, input: Record<string, unknown>, path: string, fromQuery: boolean) {
   const out: Record<string, unknown> = {};
-  for (const [name, fieldSchema] of Object.entries(schema.properties)) {
-    const field = path === '' ? name : `${path}.${name}`;
-    const raw = Object.hasOwn(input, name) ? input[name] : undefined;
-    const optional = (fieldSchema as TSchema)[OptionalKind] === 'Optional';
-    if (raw === undefined || raw === null || (raw === '' && !optional && fieldSchema[Kind] === 'String')) {
-      if (!optional) {
+  for (const field of planOf(schema)) {
+    const raw = Object.hasOwn(input, field.name) ? input[field.name] : undefined;
+    const fieldPath = path === '' ? field.name : `${path}.${field.name}`;
+    if (raw === undefined || raw === null || (raw === '' && field.emptyIsMissing)) {
+      if (!field.optional) {
         throw invalidParameter(
-          `Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`,
+          `Missing value for required parameter '${fieldPath}'. See the API docs for more information about request parameters.`,
         );
       }
       continue;
     }
-    out[name] = decodeValue(fieldSchema, raw, field, fromQuery);
+    out[field.name] = decodeValue(field.schema, raw, fieldPath, fromQuery);
   }
   return out;
 }

@@ -416,7 +416,7 @@ function attributeColumn(key: string): string {
  */
 function leadingMetric(query: RunSearchQuery): { conditions: Comparison[]; rest?: FilterExpr } | undefined {
   const first = query.orderBy[0];
-  if (!first || first.entity !== 'metric' || !query.filter) return undefined;
+  if (first?.entity !== 'metric' || !query.filter) return undefined;
   const conjuncts = query.filter.kind === 'and' ? query.filter.items : [query.filter];
   const conditions: Comparison[] = [];
   const rest: FilterExpr[] = [];

@@ -13,7 +13,16 @@ import {
   type TestStore,
 } from '../packages/server/src/testing/test-stores.js';
 import { createRun, get, ok, post } from './helpers/http.js';
-import { childPids, isAlive, killAll, runKeel, startKeelServer, waitFor } from './helpers/keel-process.js';
+import {
+  CAN_FAKE_TERMINAL,
+  childPids,
+  isAlive,
+  killAll,
+  runKeel,
+  runKeelOnTerminal,
+  startKeelServer,
+  waitFor,
+} from './helpers/keel-process.js';
 
 const postgresReachable = await checkPostgres();
 const tempDirs: string[] = [];
@@ -106,7 +115,7 @@ describe('keel CLI', () => {
   });
 });
 
-for (const dialect of ['sqlite'] as const) {
+for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && !postgresReachable)(`keel server on ${dialect}`, () => {
     let store: TestStore;
     let artifacts: string;
@@ -192,24 +201,20 @@ for (const dialect of ['sqlite'] as const) {
       expect(server.stderr()).toContain(
         `Keel worker ${victim} exited (signal SIGKILL); starting a replacement`,
       );
-      await new Promise((r) => setTimeout(r, 4000));
-      const { execSync } = await import('node:child_process');
-      console.error('DEBUG', replacement, server.stdout().split('\n').filter((l) => !l.includes('request')).join('\n'), server.stderr(), execSync(`cat /proc/${replacement}/status | grep -i state; cat /proc/${replacement}/wchan; ls -la /proc/${replacement}/fd`, {encoding:'utf8'}));
-      let round = 0;
+      // Wait until it listens: connections opened before that all go to the survivor, and fetch keeps them alive.
       await waitFor(
-        async () => {
-          await burst(`b${round++}`);
-          return servedBy().has(replacement);
-        },
+        () => server.stdout().includes(`"pid":${replacement},`),
         15_000,
-        'the replacement worker to serve requests',
+        'the replacement worker to listen',
       );
+      await burst('b');
+      expect(servedBy().has(replacement)).toBe(true);
 
       expect(await server.signal('SIGTERM')).toEqual({ code: 0, signal: null });
       await waitFor(() => !isAlive(survivor) && !isAlive(replacement), 5_000, 'the workers to exit');
     });
 
-    it('gc refuses without --yes off a terminal, then purges a deleted run and everything logged to it', async () => {
+    it('gc asks on a terminal, refuses without --yes off one, then purges a deleted run and all it logged', async () => {
       const server = await startKeelServer([
         '--backend-store-uri',
         store.uri,
@@ -241,6 +246,16 @@ for (const dialect of ['sqlite'] as const) {
       expectOneErrorLine(refused.stderr);
       expect(refused.stderr).toContain('--yes');
       expect(refused.stdout).toBe('');
+      if (CAN_FAKE_TERMINAL) {
+        const declined = await runKeelOnTerminal(['gc', '--backend-store-uri', store.uri], 'n\n');
+        expect(declined.code).toBe(1);
+        expect(declined.stdout).toContain('Permanently delete every deleted run and experiment');
+        expect(declined.stdout).toContain('error: Aborted: nothing was deleted');
+      } else {
+        process.stderr.write(
+          '\n!!! `script` is not installed: the gc confirmation prompt is not tested !!!\n',
+        );
+      }
       expect((await get(server.url, 'runs/get', { run_id: doomed })).status).toBe(200);
 
       const collected = await runKeel(['gc', '--yes', '--backend-store-uri', store.uri]);

@@ -1,6 +1,6 @@
 // Spawning the built `keel` CLI for end-to-end tests. Every process is started in its own process
 // group so that cleanup can kill the server together with its cluster workers, even when a test fails.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -159,6 +159,39 @@ export async function runKeel(
   );
   clearTimeout(timer);
   return { ...exit, stdout, stderr };
+}
+
+/** Whether util-linux `script` is installed, which {@link runKeelOnTerminal} needs for a pseudo-terminal. */
+export const CAN_FAKE_TERMINAL = spawnSync('script', ['--version']).status === 0;
+
+/**
+ * Runs `keel <args>` on a pseudo-terminal (through `script`), typing `input`. The terminal merges
+ * stdout and stderr, so both arrive in `stdout`.
+ */
+export async function runKeelOnTerminal(
+  args: readonly string[],
+  input: string,
+): Promise<Exit & { stdout: string }> {
+  const quote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, KEEL_BIN, ...args].map(quote).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, KEEL_LOG_LEVEL: 'warn' },
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.stdin?.end(input);
+  let stdout = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 30_000);
+  const exit = await new Promise<Exit>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  clearTimeout(timer);
+  return { ...exit, stdout };
 }
 
 /** Child pids of `pid` (the cluster workers of a primary). */

@@ -1,9 +1,9 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Tests only: the SDK itself never depends on the server.
 import { buildApp } from '../../server/src/index.js';
-import { type TestStore, createTestStore } from '../../server/src/testing/test-stores.js';
+import { createTestStore, type TestStore } from '../../server/src/testing/test-stores.js';
 import {
   AlreadyExistsError,
   InvalidParameterError,
@@ -89,14 +89,18 @@ describe('KeelRestClient against a real Keel app', () => {
       experiment_ids: [a.experiment_id, b.experiment_id],
       filter: undefined,
     });
-    expect(runs.map((run) => run.info.experiment_id).sort()).toEqual([a.experiment_id, b.experiment_id].sort());
+    expect(runs.map((run) => run.info.experiment_id).sort()).toEqual(
+      [a.experiment_id, b.experiment_id].sort(),
+    );
   });
 
   it('returns {} for an empty answer', async () => {
     const { experiment_id } = await client.post<{ experiment_id: string }>('experiments/create', {
       name: 'sdk-empty',
     });
-    const { run } = await client.post<{ run: { info: { run_id: string } } }>('runs/create', { experiment_id });
+    const { run } = await client.post<{ run: { info: { run_id: string } } }>('runs/create', {
+      experiment_id,
+    });
     await expect(
       client.post('runs/log-metric', { run_id: run.info.run_id, key: 'm', value: 1, timestamp: 1, step: 0 }),
     ).resolves.toEqual({});

@@ -27,7 +27,9 @@ export function dbUpgradeCommand(io: CliIo): Command {
         const { results = [] } = await migrateToLatest(store).catch((error: unknown) => {
           const root = connectionFailure(error);
           const what = root ? 'Cannot connect to backend store' : 'Cannot upgrade';
-          throw new CliError(`${what} ${redactUri(backendStoreUri)}: ${oneLine(root ?? error)}`, { cause: error });
+          throw new CliError(`${what} ${redactUri(backendStoreUri)}: ${oneLine(root ?? error)}`, {
+            cause: error,
+          });
         });
         const applied = results.filter((result) => result.status === 'Success');
         for (const result of applied) io.stdout.write(`Applied migration ${result.migrationName}\n`);

@@ -45,7 +45,8 @@ export function gcCommand(io: CliIo): Command {
     .action(async (flags: GcFlags) => {
       const options = gcOptionsOf(flags);
       const { backendStoreUri } = resolveServerConfig({ backendStoreUri: flags.backendStoreUri });
-      if (!flags.yes) await confirm(io, `${describe(options)} from ${redactUri(backendStoreUri)}`);
+      if (!flags.yes)
+        await confirm(io, `${describe(options, flags.olderThan)} from ${redactUri(backendStoreUri)}`);
 
       const store = openBackendStore({ backendStoreUri });
       let results: GcItemResult[];
@@ -86,7 +87,7 @@ function idList(text: string, option: string): string[] {
 }
 
 /** What the confirmation question says will be deleted. */
-function describe(options: GcOptions): string {
+function describe(options: GcOptions, olderThan: string | undefined): string {
   const targets: string[] = [];
   if (options.runIds)
     targets.push(`run${options.runIds.length === 1 ? '' : 's'} ${options.runIds.join(', ')}`);
@@ -95,7 +96,7 @@ function describe(options: GcOptions): string {
     targets.push(`experiment${s} ${options.experimentIds.join(', ')} with their runs`);
   }
   const what = targets.length > 0 ? targets.join(' and ') : 'every deleted run and experiment';
-  const age = options.olderThanMs === undefined ? '' : ' deleted long enough ago';
+  const age = olderThan === undefined ? '' : ` (only those deleted more than ${olderThan.trim()} ago)`;
   return `${what}${age}`;
 }
 

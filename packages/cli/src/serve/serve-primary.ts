@@ -21,7 +21,8 @@ interface WorkerState {
  * port. Resolves after every worker is listening and the ready line is printed; rejects with the
  * worker's own one-line reason when the first workers cannot start (port in use, store
  * unreachable). A worker that dies later is replaced. SIGTERM/SIGINT ask every worker to stop
- * gracefully, then exit 0 (a second signal or {@link STOP_TIMEOUT_MS} kills them).
+ * gracefully, then exit 0; a second signal or {@link STOP_TIMEOUT_MS} kills them, and the exit
+ * code is then 1.
  */
 export async function servePrimary(config: ServerConfig, io: CliIo): Promise<void> {
   const store = openBackendStore(config);
@@ -62,20 +63,28 @@ export async function servePrimary(config: ServerConfig, io: CliIo): Promise<voi
 
     const stopAll = (exitCode: number | undefined): void => {
       if (stopping) {
-        for (const worker of workers.keys()) worker.process.kill('SIGKILL');
+        forceStop();
         return;
       }
       stopping = true;
       exitCodeAfterStop = exitCode;
-      if (workers.size === 0) return finish();
+      if (workers.size === 0) {
+        finish();
+        return;
+      }
       for (const [worker, state] of workers) {
         // A worker still starting has no requests to drain and may not listen for messages yet.
         if (state.ready && worker.isConnected()) worker.send({ type: 'keel:shutdown' });
         else worker.process.kill('SIGTERM');
       }
-      setTimeout(() => {
-        for (const worker of workers.keys()) worker.process.kill('SIGKILL');
-      }, STOP_TIMEOUT_MS).unref();
+      setTimeout(forceStop, STOP_TIMEOUT_MS).unref();
+    };
+
+    /** A stop that had to kill is not a clean one: exit 1 instead of 0. */
+    const forceStop = (): void => {
+      if (workers.size === 0) return;
+      if (exitCodeAfterStop === 0) exitCodeAfterStop = 1;
+      for (const worker of workers.keys()) worker.process.kill('SIGKILL');
     };
 
     const finish = (): void => {

@@ -79,8 +79,9 @@ export async function migrateToLatest(store: StoreConnection): Promise<Migration
   });
   const result = await migrator.migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`Migration ${failed} failed: ${String(result.error)}`, { cause: result.error });
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    const what = failed === undefined ? 'Migrating the backend store' : `Migration ${failed}`;
+    throw new Error(`${what} failed: ${String(result.error)}`, { cause: result.error });
   }
   return result;
 }

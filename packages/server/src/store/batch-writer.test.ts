@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
+import { createTestStore, insertTestRun, type TestStore, testDialects } from '../testing/test-stores.js';
 import type { BatchWriter, MetricPoint, RunBatch } from './batch-writer.js';
 import { createBatchWriter } from './batch-writer-factory.js';
 
@@ -20,21 +20,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   async function newRun(): Promise<string> {
     runCount += 1;
-    const runId = `run${runCount}`;
-    await test.store.db
-      .insertInto('runs')
-      .values({
-        run_uuid: runId,
-        name: runId,
-        experiment_id: 0,
-        user_id: 'tester',
-        status: 'RUNNING',
-        start_time: 1,
-        artifact_uri: `file:///tmp/${runId}`,
-        lifecycle_stage: 'active',
-      })
-      .execute();
-    return runId;
+    return insertTestRun(test.store, `run${runCount}`);
   }
 
   function batch(runId: string, parts: Partial<Omit<RunBatch, 'runId'>>): RunBatch {

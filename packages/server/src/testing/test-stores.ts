@@ -85,3 +85,23 @@ export async function createTestStore(dialect: DialectName): Promise<TestStore> 
 export async function testDialects(): Promise<DialectName[]> {
   return (await checkPostgres()) ? ['sqlite', 'postgres'] : ['sqlite'];
 }
+
+/** Inserts a bare active run in the Default experiment straight into the store (for store-level tests). */
+export async function insertTestRun(store: StoreConnection, runId: string): Promise<string> {
+  await store.db
+    .insertInto('runs')
+    .values({
+      run_uuid: runId,
+      name: runId,
+      experiment_id: 0,
+      user_id: 'tester',
+      status: 'RUNNING',
+      start_time: 1,
+      end_time: null,
+      artifact_uri: `file:///tmp/${runId}`,
+      lifecycle_stage: 'active',
+      deleted_time: null,
+    })
+    .execute();
+  return runId;
+}

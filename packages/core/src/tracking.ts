@@ -78,12 +78,20 @@ export interface DatasetInput {
 
 export interface RunInputs {
   dataset_inputs?: DatasetInput[];
+  /** Logged models (MLflow 3) the run consumed. */
+  model_inputs?: { model_id: string }[];
+}
+
+/** Logged models (MLflow 3) the run produced, at a step. */
+export interface RunOutputs {
+  model_outputs?: { model_id: string; step: number }[];
 }
 
 export interface Run {
   info: RunInfo;
   data: RunData;
   inputs: RunInputs;
+  outputs: RunOutputs;
 }
 
 export interface DatasetSummary {

@@ -195,6 +195,37 @@ describe.each(dialects)('runs API on %s', (dialect) => {
     ).toBe(200);
   });
 
+  it('links MLflow 3 logged models as run inputs and outputs', async () => {
+    const runId = await newRun();
+    expect(
+      (
+        await t.post('runs/log-inputs', {
+          run_id: runId,
+          models: [{ model_id: 'm-abc' }, { model_id: 'm-abc' }],
+        })
+      ).status,
+    ).toBe(200);
+    const outputs = await t.post('runs/outputs', {
+      run_id: runId,
+      models: [
+        { model_id: 'm-out', step: 3 },
+        { model_id: 'm-out', step: '7' },
+      ],
+    });
+    expect(outputs.status).toBe(200);
+    const run = (await t.get('runs/get', { run_id: runId })).body.run;
+    expect(run.inputs.model_inputs).toEqual([{ model_id: 'm-abc' }]);
+    expect(run.outputs.model_outputs).toEqual([
+      { model_id: 'm-out', step: 3 },
+      { model_id: 'm-out', step: 7 },
+    ]);
+    const missingStep = await t.post('runs/outputs', { run_id: runId, models: [{ model_id: 'm-x' }] });
+    expect(missingStep.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(missingStep.body.message).toContain('models[0].step');
+    const badId = await t.post('runs/log-inputs', { run_id: runId, models: [{ model_id: '../etc' }] });
+    expect(badId.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+  });
+
   it('logs dataset inputs and models', async () => {
     const runId = await newRun();
     const dataset = {

@@ -203,9 +203,29 @@ export function runRpcs(runs: RunService): AnyRpc[] {
       request: Type.Object({
         run_id: Type.String(),
         datasets: Type.Optional(Type.Array(DatasetInputSchema)),
+        models: Type.Optional(Type.Array(Type.Object({ model_id: Type.String() }))),
       }),
       handler: async (m) => {
-        await runs.logInputs(m.run_id, m.datasets ?? []);
+        await runs.logInputs(
+          m.run_id,
+          m.datasets ?? [],
+          (m.models ?? []).map((model) => model.model_id),
+        );
+        return {};
+      },
+    }),
+    rpc({
+      methods: ['POST'],
+      path: '/runs/outputs',
+      request: Type.Object({
+        run_id: Type.String(),
+        models: Type.Array(Type.Object({ model_id: Type.String(), step: Type.Integer() })),
+      }),
+      handler: async (m) => {
+        await runs.logOutputs(
+          m.run_id,
+          m.models.map((model) => ({ modelId: model.model_id, step: model.step })),
+        );
         return {};
       },
     }),

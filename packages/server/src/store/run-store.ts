@@ -23,6 +23,10 @@ export interface RunDetails {
   params: Map<string, KeyValueRow[]>;
   tags: Map<string, KeyValueRow[]>;
   inputs: Map<string, StoredDatasetInput[]>;
+  /** Logged-model ids a run consumed. */
+  modelInputs: Map<string, string[]>;
+  /** Logged models a run produced, with the step. */
+  modelOutputs: Map<string, { model_id: string; step: number }[]>;
 }
 
 export interface RunSearchQuery {
@@ -195,9 +199,17 @@ export class RunStore {
 
   /** Params, tags and dataset inputs of the given runs, in a fixed number of queries. */
   async details(runIds: readonly string[]): Promise<RunDetails> {
-    if (runIds.length === 0) return { params: new Map(), tags: new Map(), inputs: new Map() };
+    if (runIds.length === 0) {
+      return {
+        params: new Map(),
+        tags: new Map(),
+        inputs: new Map(),
+        modelInputs: new Map(),
+        modelOutputs: new Map(),
+      };
+    }
     const ids = [...runIds];
-    const [params, tags, inputs, inputTags] = await Promise.all([
+    const [params, tags, inputs, inputTags, modelInputs, modelOutputs] = await Promise.all([
       this.db
         .selectFrom('params')
         .select(['run_uuid', 'key', 'value'])
@@ -232,6 +244,19 @@ export class RunStore {
         .where('run_uuid', 'in', ids)
         .orderBy('key')
         .execute(),
+      this.db
+        .selectFrom('run_model_inputs')
+        .select(['run_uuid', 'model_id'])
+        .where('run_uuid', 'in', ids)
+        .orderBy('model_id')
+        .execute(),
+      this.db
+        .selectFrom('run_model_outputs')
+        .select(['run_uuid', 'model_id', 'step'])
+        .where('run_uuid', 'in', ids)
+        .orderBy('step')
+        .orderBy('model_id')
+        .execute(),
     ]);
     const tagsByInput = groupBy(inputTags, (t) => `${t.run_uuid}/${Number(t.dataset_id)}`);
     const keyValues = (rows: { run_uuid: string; key: string; value: string }[]) =>
@@ -244,6 +269,15 @@ export class RunStore {
     return {
       params: keyValues(params),
       tags: keyValues(tags),
+      modelInputs: new Map(
+        [...groupBy(modelInputs, (m) => m.run_uuid)].map(([id, list]) => [id, list.map((m) => m.model_id)]),
+      ),
+      modelOutputs: new Map(
+        [...groupBy(modelOutputs, (m) => m.run_uuid)].map(([id, list]) => [
+          id,
+          list.map((m) => ({ model_id: m.model_id, step: Number(m.step) })),
+        ]),
+      ),
       inputs: new Map(
         [...groupBy(inputs, (i) => i.run_uuid)].map(([id, list]) => [
           id,
@@ -266,7 +300,10 @@ export class RunStore {
     };
   }
 
-  /** Records dataset inputs: datasets are shared per experiment by (name, digest); re-logging is idempotent. */
+  /**
+   * Records dataset inputs and logged-model inputs in one transaction: datasets are shared per
+   * experiment by (name, digest); re-logging either is idempotent.
+   */
   async logInputs(
     runId: string,
     experimentId: number,
@@ -274,8 +311,16 @@ export class RunStore {
       dataset: Omit<DatasetRow, 'dataset_id' | 'experiment_id'>;
       tags: readonly KeyValueRow[];
     }[],
+    modelIds: readonly string[] = [],
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      if (modelIds.length > 0) {
+        await trx
+          .insertInto('run_model_inputs')
+          .values(modelIds.map((model_id) => ({ run_uuid: runId, model_id })))
+          .onConflict((oc) => oc.columns(['run_uuid', 'model_id']).doNothing())
+          .execute();
+      }
       for (const input of inputs) {
         const d = input.dataset;
         await trx
@@ -311,6 +356,16 @@ export class RunStore {
         }
       }
     });
+  }
+
+  /** Records logged models a run produced at a step; recording one twice is a no-op. */
+  async logModelOutputs(runId: string, outputs: readonly { modelId: string; step: number }[]): Promise<void> {
+    if (outputs.length === 0) return;
+    await this.db
+      .insertInto('run_model_outputs')
+      .values(outputs.map((o) => ({ run_uuid: runId, model_id: o.modelId, step: o.step })))
+      .onConflict((oc) => oc.columns(['run_uuid', 'model_id', 'step']).doNothing())
+      .execute();
   }
 
   /** Distinct (experiment, dataset, context) triples of the active runs of some experiments. */

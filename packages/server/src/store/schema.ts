@@ -15,6 +15,8 @@ export interface Database {
   datasets: DatasetRow;
   run_inputs: RunInputRow;
   run_input_tags: KeyValueRow & { run_uuid: string; dataset_id: number };
+  run_model_inputs: { run_uuid: string; model_id: string };
+  run_model_outputs: { run_uuid: string; model_id: string; step: number };
 }
 
 export interface KeyValueRow {

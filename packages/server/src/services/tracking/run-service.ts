@@ -182,13 +182,19 @@ export class RunService {
     }
   }
 
-  async logInputs(runId: string, datasets: readonly DatasetInputInput[]): Promise<void> {
+  /** Records dataset inputs (with their tags, e.g. `mlflow.data.context`) and logged-model inputs. */
+  async logInputs(
+    runId: string,
+    datasets: readonly DatasetInputInput[],
+    modelIds: readonly string[] = [],
+  ): Promise<void> {
     if (datasets.length > LIMITS.maxDatasetsPerLogInputs) {
       throw invalidParameter(
         `Invalid value for parameter 'datasets': ${datasets.length} datasets exceed the limit of ${LIMITS.maxDatasetsPerLogInputs}`,
       );
     }
     datasets.forEach(validateDatasetInput);
+    modelIds.forEach((id, index) => validateModelId(id, `models[${index}].model_id`));
     const run = await this.requireActiveRun(runId);
     await this.options.runs.logInputs(
       runId,
@@ -204,7 +210,15 @@ export class RunService {
         },
         tags: [...(d.tags ?? [])],
       })),
+      [...new Set(modelIds)],
     );
+  }
+
+  /** Records logged models the run produced, each at a step (MLflow 3's `runs/outputs`). */
+  async logOutputs(runId: string, models: readonly { modelId: string; step: number }[]): Promise<void> {
+    models.forEach((m, index) => validateModelId(m.modelId, `models[${index}].model_id`));
+    await this.requireActiveRun(runId);
+    await this.options.runs.logModelOutputs(runId, models);
   }
 
   /** Appends an MLmodel (as JSON) to the run's `mlflow.log-model.history` tag. */
@@ -343,7 +357,11 @@ function toWireRun(
       params: details.params.get(row.run_uuid) ?? [],
       tags: details.tags.get(row.run_uuid) ?? [],
     },
+    outputs: {
+      model_outputs: details.modelOutputs.get(row.run_uuid) ?? [],
+    },
     inputs: {
+      model_inputs: (details.modelInputs.get(row.run_uuid) ?? []).map((model_id) => ({ model_id })),
       dataset_inputs: (details.inputs.get(row.run_uuid) ?? []).map((input) => ({
         tags: input.tags,
         dataset: {
@@ -401,6 +419,13 @@ function validateDatasetInput(input: DatasetInputInput, index: number): void {
     validateLength(tag.key, LIMITS.maxInputTagKeyLength, `datasets[${index}] input tag key`);
     validateLength(tag.value, LIMITS.maxInputTagValueLength, `datasets[${index}] input tag '${tag.key}'`);
   }
+}
+
+const MODEL_ID = /^[\w-]{1,255}$/;
+
+function validateModelId(id: string, field: string): void {
+  if (!MODEL_ID.test(id))
+    throw invalidParameter(`Invalid value '${id.slice(0, 100)}' for parameter '${field}'`);
 }
 
 /** Later duplicates of a tag key win, as in a sequence of set-tag calls. */

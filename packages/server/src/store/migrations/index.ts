@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { initialTrackingSchema } from './0001-tracking.js';
+import { runModelLinks } from './0002-run-models.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -9,5 +10,6 @@ import { initialTrackingSchema } from './0001-tracking.js';
 export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-tracking': initialTrackingSchema(dialect),
+    '0002-run-models': runModelLinks(),
   };
 }

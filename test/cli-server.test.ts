@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEEL_VERSION } from '../packages/server/src/index.js';
+import { allMigrations } from '../packages/server/src/store/migrations/index.js';
 import {
   checkPostgres,
   createTestStore,
@@ -94,7 +95,9 @@ describe('keel CLI', () => {
     const uri = `sqlite:///${join(tempDir(), 'fresh.db')}`;
     const first = await runKeel(['db', 'upgrade', '--backend-store-uri', uri]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
-    expect(first.stdout).toBe('Applied migration 0001-tracking\n');
+    const names = Object.keys(allMigrations('sqlite'));
+    expect(names[0]).toBe('0001-tracking');
+    expect(first.stdout).toBe(names.map((name) => `Applied migration ${name}\n`).join(''));
     const second = await runKeel(['db', 'upgrade', '--backend-store-uri', uri]);
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toMatch(/already up to date\n$/);

@@ -1,22 +1,26 @@
-import { KEEL_VERSION } from '@keel/server';
+import { KEEL_VERSION } from '@keel/core';
 import { Command, CommanderError } from 'commander';
-import { CliError, oneLine } from './cli-error.js';
+import { CliError } from './cli-error.js';
+import { artifactsCommand } from './commands/artifacts.js';
 import { dbUpgradeCommand } from './commands/db-upgrade.js';
+import { experimentsCommand } from './commands/experiments.js';
 import { gcCommand } from './commands/gc.js';
+import { runsCommand } from './commands/runs.js';
 import { serverCommand } from './commands/server.js';
+import { errorLine } from './error-line.js';
 import { type CliIo, processIo } from './io.js';
 
 /**
- * Builds the `keel` command tree: `server`, `db upgrade`, `gc`, `--version`. Every command
- * throws instead of exiting (commander's `exitOverride`), so {@link runCli} — or a test — decides
- * the exit code.
+ * Builds the `keel` command tree: `server`, `db upgrade`, `gc`, `experiments …`, `runs …`,
+ * `artifacts …`, `--version`. Every command throws instead of exiting (commander's
+ * `exitOverride`), so {@link runCli} — or a test — decides the exit code.
  *
  * @example
  * await buildProgram().parseAsync(['server', '--port', '0'], { from: 'user' });
  */
 export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command('keel')
-    .description("Keel: an ML tracking server that speaks MLflow's REST API")
+    .description("Keel: ML experiment tracking that speaks MLflow's REST API (server and client commands)")
     .version(KEEL_VERSION, '-V, --version', 'print the Keel version')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -30,6 +34,9 @@ export function buildProgram(io: CliIo = processIo()): Command {
     new Command('db').description('Manage the backend store schema').addCommand(dbUpgradeCommand(io)),
   );
   program.addCommand(gcCommand(io));
+  program.addCommand(experimentsCommand(io));
+  program.addCommand(runsCommand(io));
+  program.addCommand(artifactsCommand(io));
   inheritSettings(program);
   return program;
 }
@@ -44,8 +51,9 @@ function inheritSettings(parent: Command): void {
 
 /**
  * Runs `keel` with `argv` (`process.argv` layout) and returns the exit code. Expected failures
- * print one line on stderr and return 1 (or the error's own code); commander's usage errors have
- * already printed theirs.
+ * print one line on stderr and return 1 (or the error's own code): a server's error answer as
+ * `error: <message> (<ERROR_CODE>)`, an unreachable server as `error: cannot reach Keel at <uri>: <reason>`.
+ * Commander's usage errors have already printed theirs.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
@@ -53,7 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    io.stderr.write(`error: ${oneLine(error)}\n`);
+    io.stderr.write(`error: ${errorLine(error)}\n`);
     return error instanceof CliError ? error.exitCode : 1;
   }
 }

@@ -94,6 +94,17 @@ export interface Run {
   outputs: RunOutputs;
 }
 
+/**
+ * One entry of an artifact listing (`artifacts/list`, the artifact proxy's list): `path` is
+ * relative to the run's artifact root for `artifacts/list` (basename only on the proxy's own
+ * list), `file_size` is absent for folders.
+ */
+export interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
 export interface DatasetSummary {
   experiment_id: string;
   name: string;

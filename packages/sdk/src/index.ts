@@ -1,17 +1,109 @@
+/**
+ * `@keel/sdk`: the TypeScript client of Keel (and of any MLflow tracking server).
+ *
+ * @example
+ * import { KeelClient } from '@keel/sdk';
+ * const keel = new KeelClient();
+ * await keel.withRun({ experiment: 'demo' }, async (run) => run.logMetric('x', 1));
+ */
+export type {
+  Dataset,
+  DatasetInput,
+  DatasetSummary,
+  Experiment,
+  FileInfo,
+  KeyValue,
+  LifecycleStage,
+  Metric,
+  MetricWithRunId,
+  Run,
+  RunData,
+  RunInfo,
+  RunInputs,
+  RunOutputs,
+  RunStatus,
+  ViewType,
+  WireDouble,
+} from '@keel/core';
+export {
+  ActiveRun,
+  type EndStatus,
+  type LogInputOptions,
+  type LogMetricOptions,
+} from './active-run.js';
+export {
+  ARTIFACT_PROXY_PREFIX,
+  ArtifactLocation,
+  joinArtifactPath,
+  splitArtifactPath,
+} from './artifact-location.js';
+export {
+  DEFAULT_TRANSFER_CONCURRENCY,
+  type TransferOptions,
+  type TransferProgress,
+} from './artifact-transfer.js';
+export {
+  type LogBatchInput,
+  type MetricInput,
+  type ParamsInput,
+  type ParamValue,
+  planLogBatches,
+  type TagsInput,
+  type WireBatch,
+} from './batch-plan.js';
+export { csvRows } from './csv-rows.js';
+export {
+  type ColumnProfile,
+  type ColumnType,
+  type DescribeDatasetOptions,
+  type DescribedDataset,
+  describeDataset,
+} from './describe-dataset.js';
 export {
   AlreadyExistsError,
   apiErrorFromResponse,
+  type BufferedMetric,
+  EndpointNotFoundError,
   InvalidParameterError,
   KeelApiError,
   KeelConnectionError,
+  MetricFlushError,
   NotFoundError,
+  NotImplementedError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnsupportedArtifactUriError,
 } from './errors.js';
+export { type GitInfo, readGitInfo } from './git-info.js';
+export {
+  type BulkIntervalOptions,
+  type CreateExperimentOptions,
+  type CreateRunOptions,
+  KeelClient,
+  type KeelClientOptions,
+  type RunPatch,
+  type SearchExperimentsOptions,
+  type SearchRunsOptions,
+  type StartRunOptions,
+} from './keel-client.js';
+export { DEFAULT_FLUSH_OPTIONS, type FlushOptions } from './metric-buffer.js';
+export { collectPages, type Page, paginate } from './paginate.js';
 export {
   DEFAULT_TRACKING_URI,
   KeelRestClient,
   type KeelRestClientOptions,
   MLFLOW_API_PREFIX,
   type QueryValue,
+  type RawRequest,
+  type RawResponse,
   type ResolvedRestClientOptions,
   resolveTrackingUri,
 } from './rest-client.js';
+export {
+  collectSystemTags,
+  findLockfile,
+  LOCKFILE_NAMES,
+  SYSTEM_TAG_KEYS,
+  type SystemTagsOptions,
+} from './system-tags.js';

@@ -1,4 +1,5 @@
 import { apiErrorFromResponse, KeelApiError, KeelConnectionError } from './errors.js';
+import { IdleTimeout } from './idle-timeout.js';
 
 /** Where the client looks when neither the options nor the environment name a server. */
 export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
@@ -19,7 +20,10 @@ export interface KeelRestClientOptions {
   retryDelayMs?: number;
   /** Longest wait between two attempts, also the cap on a server's `Retry-After`. @default 5000 */
   maxRetryDelayMs?: number;
-  /** Time allowed for one attempt, answer body included. @default 120000 */
+  /**
+   * Time allowed for one attempt, answer body included. Streamed artifact transfers use it as an
+   * idle timeout instead: they fail only when no bytes moved for that long. @default 120000
+   */
   timeoutMs?: number;
   /** Extra headers sent with every request, e.g. `authorization`. @default {} */
   headers?: Readonly<Record<string, string>>;
@@ -31,13 +35,45 @@ export type ResolvedRestClientOptions = Readonly<Required<KeelRestClientOptions>
 /** A query-string value; arrays become repeated keys (`?run_ids=a&run_ids=b`), as MLflow expects. */
 export type QueryValue = string | number | boolean | readonly (string | number)[] | undefined;
 
+/** One request for {@link KeelRestClient.request}. */
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Absolute URL. */
+  url: string;
+  /** Headers added to (and overriding) the client's own. */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * Creates the body of one attempt (called again for each retry); `touch` resets the idle
+   * timeout and should be called as the body's bytes are read. A `ReadableStream` is streamed.
+   */
+  body?: (touch: () => void) => NonNullable<RequestInit['body']>;
+  /**
+   * Consulted when an attempt fails without an answer: a value returned here (e.g. the error
+   * of the local file being streamed) is thrown at once instead of retrying.
+   */
+  localError?: () => unknown;
+}
+
+/** A successful answer of {@link KeelRestClient.request}, body unread. */
+export interface RawResponse {
+  response: Response;
+  /** Resets the idle timeout; call it as the answer's bytes are read. */
+  touch: () => void;
+  /** Stops the idle timeout; call it once the body is consumed or abandoned. */
+  done: () => void;
+}
+
 /** Answers that may succeed when asked again a little later. */
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 
 /**
  * Picks the tracking URI: the explicit value, then `KEEL_TRACKING_URI`, then
  * `MLFLOW_TRACKING_URI` (so code written for MLflow finds Keel unchanged), then
- * {@link DEFAULT_TRACKING_URI}. The SDK reads the environment here and nowhere else.
+ * {@link DEFAULT_TRACKING_URI}. Besides this, the SDK reads the environment only for the user-name
+ * fallback of `collectSystemTags`.
+ *
+ * @example
+ * resolveTrackingUri(undefined, { MLFLOW_TRACKING_URI: 'http://mlflow:5000' }); // 'http://mlflow:5000'
  */
 export function resolveTrackingUri(
   explicit?: string,
@@ -104,21 +140,50 @@ export class KeelRestClient {
     return this.send<T>('POST', this.urlOf(path), JSON.stringify(body));
   }
 
-  private urlOf(path: string): string {
+  /** The absolute URL of an RPC path, e.g. `runs/get` → `<trackingUri>/api/2.0/mlflow/runs/get`. */
+  urlOf(path: string): string {
     return `${this.apiBase}${path.replace(/^\/+/, '')}`;
   }
 
-  private async send<T>(method: 'GET' | 'POST', url: string, body: string | undefined): Promise<T> {
-    const { maxRetries, timeoutMs } = this.options;
-    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+  /**
+   * Sends one request to an absolute URL with the client's headers, retry policy and typed
+   * errors, and returns the successful (2xx) answer with its body still unread. The low-level
+   * door used for artifact transfers; `get`/`post` are built on it.
+   *
+   * `body` is a factory called once per attempt, so a streamed body is opened again for a retry;
+   * it receives `touch`, to call whenever bytes move. `timeoutMs` is an idle timeout: an attempt
+   * fails when no call to `touch` happened for that long (a request whose body never touches it
+   * gets an overall timeout). The caller reads the answer, calling `touch` per chunk, then calls
+   * `done()`.
+   *
+   * @example
+   * const { response, done } = await client.request({ method: 'GET', url });
+   * const bytes = await response.arrayBuffer();
+   * done();
+   */
+  async request(request: RawRequest): Promise<RawResponse> {
+    const { maxRetries } = this.options;
+    const { method, url } = request;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...this.options.headers,
+      ...request.headers,
+    };
     for (let attempt = 0; ; attempt += 1) {
-      const signal = AbortSignal.timeout(timeoutMs);
+      const idle = new IdleTimeout(this.options.timeoutMs);
       let response: Response;
       try {
-        response = await fetch(url, { method, headers, body, signal });
+        const body = request.body?.(idle.touch);
+        const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: idle.signal };
+        if (body !== undefined) init.body = body;
+        // Node's fetch needs `duplex: 'half'` to send a streamed body.
+        if (body instanceof ReadableStream) init.duplex = 'half';
+        response = await fetch(url, init);
       } catch (error) {
-        if (isTimeout(error)) throw this.timeoutError(method, url, error);
+        idle.clear();
+        const local = request.localError?.();
+        if (local !== undefined) throw local;
+        if (idle.fired || isTimeout(error)) throw this.timeoutError(method, url, error);
         if (attempt < maxRetries) {
           await sleep(this.backoff(attempt));
           continue;
@@ -132,27 +197,46 @@ export class KeelRestClient {
       if (RETRYABLE_STATUSES.has(response.status) && attempt < maxRetries) {
         // Drain the body so the connection goes back to the pool.
         await response.arrayBuffer().catch(() => undefined);
+        idle.clear();
         await sleep(this.retryAfter(response) ?? this.backoff(attempt));
         continue;
       }
-      let text: string;
-      try {
-        text = await response.text();
-      } catch (error) {
-        if (isTimeout(error)) throw this.timeoutError(method, url, error);
-        throw new KeelConnectionError(url, `${method} ${url}: connection lost while reading the answer`, {
-          cause: error,
-        });
+      if (!response.ok) {
+        const text = await this.readText(response, () => idle.clear(), method, url);
+        throw apiErrorFromResponse(response.status, text);
       }
-      if (!response.ok) throw apiErrorFromResponse(response.status, text);
-      if (text.trim() === '') return {} as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch (error) {
-        throw new KeelApiError('INTERNAL_ERROR', `${method} ${url}: answer is not JSON`, response.status, {
-          cause: error,
-        });
-      }
+      return { response, touch: idle.touch, done: () => idle.clear() };
+    }
+  }
+
+  private async send<T>(method: 'GET' | 'POST', url: string, body: string | undefined): Promise<T> {
+    const { response, done } = await this.request({
+      method,
+      url,
+      ...(body === undefined ? {} : { body: () => body, headers: { 'content-type': 'application/json' } }),
+    });
+    const text = await this.readText(response, done, method, url);
+    if (text.trim() === '') return {} as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new KeelApiError('INTERNAL_ERROR', `${method} ${url}: answer is not JSON`, response.status, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Reads a whole (small) answer body, turning a timeout or a lost connection into KeelConnectionError. */
+  private async readText(response: Response, done: () => void, method: string, url: string): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      if (isTimeout(error)) throw this.timeoutError(method, url, error);
+      throw new KeelConnectionError(url, `${method} ${url}: connection lost while reading the answer`, {
+        cause: error,
+      });
+    } finally {
+      done();
     }
   }
 

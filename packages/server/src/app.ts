@@ -1,7 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ArtifactStore } from './artifacts/artifact-store.js';
+import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import type { ServerConfig } from './config.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
+import { registerArtifactRoutes } from './routes/artifacts.js';
 import { experimentRpcs } from './routes/experiments.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { metricRpcs } from './routes/metrics.js';
@@ -15,15 +18,22 @@ export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** What {@link buildApp} needs: an open, migrated store and the resolved configuration. */
 export interface AppOptions {
   store: StoreConnection;
-  config: Pick<ServerConfig, 'artifactsDestination' | 'logLevel'>;
+  /** `s3` is only needed for an `s3://` artifacts destination. */
+  config: Pick<ServerConfig, 'artifactsDestination' | 'logLevel'> & Partial<Pick<ServerConfig, 's3'>>;
   /** Pass `false` to silence request logs (tests). @default true */
   logger?: boolean;
+  /**
+   * The artifact store; the caller keeps ownership. By default the app opens the one
+   * `config.artifactsDestination` names and closes it with the app.
+   */
+  artifacts?: ArtifactStore;
   services?: Services;
 }
 
 /**
- * Builds the Keel HTTP application: MLflow's tracking API under its three prefixes, health and
- * version routes, one error handler. Does not listen; call `app.listen()` or `app.inject()`.
+ * Builds the Keel HTTP application: MLflow's tracking API under its three prefixes, the artifact
+ * proxy, health and version routes, one error handler. Does not listen; call `app.listen()` or
+ * `app.inject()`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -33,7 +43,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
   });
-  const services = options.services ?? createServices(options.store);
+  let services = options.services;
+  if (services === undefined) {
+    const artifacts =
+      options.artifacts ?? openArtifactStore(options.config.artifactsDestination, options.config.s3);
+    if (options.artifacts === undefined) app.addHook('onClose', () => artifacts.close());
+    services = createServices(options.store, { artifacts });
+  }
   registerBodyParsers(app);
   installErrorHandler(app);
   registerHealthRoutes(app, options.store);
@@ -42,6 +58,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...runRpcs(services.runs),
     ...metricRpcs(services.metrics),
   ]);
+  registerArtifactRoutes(app, services.artifacts);
   await app.ready();
   return app;
 }

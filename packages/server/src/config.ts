@@ -1,6 +1,28 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+/** How Keel reaches an S3-compatible object store for `s3://` artifact destinations. */
+export interface S3Config {
+  /**
+   * Endpoint of a self-hosted or non-AWS store, e.g. `http://127.0.0.1:9000`. Unset means AWS S3.
+   * @default undefined
+   */
+  readonly endpoint?: string;
+  /** Signing region. @default 'us-east-1' */
+  readonly region: string;
+  /**
+   * Path-style addressing (`http://host/bucket/key`), which most self-hosted stores need.
+   * @default true when an endpoint is set, false for AWS S3
+   */
+  readonly forcePathStyle: boolean;
+  /** Static credentials; when unset the AWS SDK's default chain (profiles, instance roles) applies. */
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
+}
+
 /** Everything `keel server` can be configured with. Resolved once by {@link resolveServerConfig}. */
 export interface ServerConfig {
   /** Interface to bind. @default '127.0.0.1' */
@@ -9,16 +31,31 @@ export interface ServerConfig {
   readonly port: number;
   /** `sqlite:///path/keel.db` or `postgresql://…`. @default `sqlite:///<cwd>/keel-data/keel.db` */
   readonly backendStoreUri: string;
-  /** Where artifacts live: a folder or `file://…` URI. @default `file://<cwd>/keel-data/artifacts` */
+  /**
+   * Where artifacts live: a folder, a `file://…` URI or `s3://bucket/prefix`.
+   * @default `file://<cwd>/keel-data/artifacts`
+   */
   readonly artifactsDestination: string;
   /** Number of server processes sharing the port. @default 1 */
   readonly workers: number;
   /** Pino log level. @default 'info' */
   readonly logLevel: string;
+  /** S3 client settings, used when {@link artifactsDestination} is an `s3://` URI. */
+  readonly s3: S3Config;
 }
 
+/** The scalar fields of {@link ServerConfig}, each set by one flag and one `KEEL_*` variable. */
+type ScalarField = Exclude<keyof ServerConfig, 's3'>;
+
 /** Options accepted by {@link resolveServerConfig}; anything missing comes from the environment, then defaults. */
-export type ServerConfigInput = Partial<Record<keyof ServerConfig, string | number | undefined>>;
+export type ServerConfigInput = Partial<Record<ScalarField, string | number | undefined>> & {
+  /** `--s3-endpoint-url` */
+  s3EndpointUrl?: string | undefined;
+  /** `--s3-region` */
+  s3Region?: string | undefined;
+  /** `--s3-force-path-style` (`true`/`false`) */
+  s3ForcePathStyle?: boolean | string | undefined;
+};
 
 /** Environment variables read by Keel, by config field. The only place `process.env` is read for the server. */
 export const CONFIG_ENV = {
@@ -28,7 +65,20 @@ export const CONFIG_ENV = {
   artifactsDestination: 'KEEL_ARTIFACTS_DESTINATION',
   workers: 'KEEL_WORKERS',
   logLevel: 'KEEL_LOG_LEVEL',
-} as const satisfies Record<keyof ServerConfig, string>;
+} as const satisfies Record<ScalarField, string>;
+
+/**
+ * The standard variables the S3 settings come from, first match wins: AWS's own names, plus
+ * MLflow's `MLFLOW_S3_ENDPOINT_URL` so an MLflow deployment's environment works unchanged.
+ */
+export const S3_ENV = {
+  endpoint: ['KEEL_S3_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'MLFLOW_S3_ENDPOINT_URL', 'AWS_ENDPOINT_URL'],
+  region: ['KEEL_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
+  forcePathStyle: ['KEEL_S3_FORCE_PATH_STYLE'],
+  accessKeyId: ['AWS_ACCESS_KEY_ID'],
+  secretAccessKey: ['AWS_SECRET_ACCESS_KEY'],
+  sessionToken: ['AWS_SESSION_TOKEN'],
+} as const;
 
 /** The default data folder of a laptop install: `./keel-data` under the working directory. */
 export function defaultDataDir(cwd: string = process.cwd()): string {
@@ -36,8 +86,8 @@ export function defaultDataDir(cwd: string = process.cwd()): string {
 }
 
 /**
- * Resolves the server configuration: explicit options win, then `KEEL_*` environment variables,
- * then defaults. The result is frozen.
+ * Resolves the server configuration: explicit options win, then `KEEL_*` environment variables
+ * (and the standard AWS variables for S3), then defaults. The result is frozen.
  *
  * @example
  * const config = resolveServerConfig({ port: 0, backendStoreUri: 'sqlite:///tmp/k.db' });
@@ -47,11 +97,10 @@ export function resolveServerConfig(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): ServerConfig {
-  const pick = (field: keyof ServerConfig): string | undefined => {
+  const pick = (field: ScalarField): string | undefined => {
     const value = input[field];
     if (value !== undefined && value !== '') return String(value);
-    const fromEnv = env[CONFIG_ENV[field]];
-    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+    return fromEnv(env, [CONFIG_ENV[field]]);
   };
   const dataDir = defaultDataDir(cwd);
   const port = toInteger('port', pick('port') ?? '5000', 0, 65535);
@@ -66,7 +115,56 @@ export function resolveServerConfig(
     ),
     workers,
     logLevel: pick('logLevel') ?? 'info',
+    s3: resolveS3Config(input, env),
   });
+}
+
+/** The S3 block of {@link resolveServerConfig}: flags, then environment, then defaults. */
+function resolveS3Config(input: ServerConfigInput, env: NodeJS.ProcessEnv): S3Config {
+  const endpoint = nonEmpty(input.s3EndpointUrl) ?? fromEnv(env, S3_ENV.endpoint);
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/i.test(endpoint)) {
+    throw new Error(`Invalid S3 endpoint '${endpoint}': expected an http:// or https:// URL`);
+  }
+  const pathStyle = input.s3ForcePathStyle ?? fromEnv(env, S3_ENV.forcePathStyle);
+  const accessKeyId = fromEnv(env, S3_ENV.accessKeyId);
+  const secretAccessKey = fromEnv(env, S3_ENV.secretAccessKey);
+  const sessionToken = fromEnv(env, S3_ENV.sessionToken);
+  return Object.freeze({
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    region: nonEmpty(input.s3Region) ?? fromEnv(env, S3_ENV.region) ?? 'us-east-1',
+    forcePathStyle:
+      pathStyle === undefined || pathStyle === ''
+        ? endpoint !== undefined
+        : toBoolean('s3ForcePathStyle', pathStyle),
+    ...(accessKeyId !== undefined && secretAccessKey !== undefined
+      ? {
+          credentials: Object.freeze({
+            accessKeyId,
+            secretAccessKey,
+            ...(sessionToken !== undefined ? { sessionToken } : {}),
+          }),
+        }
+      : {}),
+  });
+}
+
+function fromEnv(env: NodeJS.ProcessEnv, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function toBoolean(field: string, raw: boolean | string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new Error(`Invalid ${field} '${raw}': expected true or false`);
 }
 
 function toInteger(field: string, raw: string, min: number, max: number): number {

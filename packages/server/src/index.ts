@@ -1,12 +1,25 @@
 export { type AppOptions, buildApp, MAX_BODY_BYTES } from './app.js';
+export { validateArtifactPath } from './artifacts/artifact-path.js';
+export type {
+  ArtifactObject,
+  ArtifactStore,
+  FileInfo,
+  MultipartUpload,
+  PutOptions,
+} from './artifacts/artifact-store.js';
+export { LocalArtifactStore } from './artifacts/local/local-artifact-store.js';
+export { ARTIFACT_STORE_SCHEMES, openArtifactStore } from './artifacts/open-artifact-store.js';
+export { S3ArtifactStore, type S3ArtifactStoreOptions } from './artifacts/s3/s3-artifact-store.js';
 export {
   CONFIG_ENV,
   defaultDataDir,
   resolveServerConfig,
+  S3_ENV,
+  type S3Config,
   type ServerConfig,
   type ServerConfigInput,
 } from './config.js';
 export type { GcItemResult, GcOptions } from './services/gc-service.js';
-export { createServices, type Services } from './services/services.js';
+export { createServices, type Services, type ServicesOptions } from './services/services.js';
 export { BACKEND_STORE_SCHEMES, migrateToLatest, openStore, type StoreConnection } from './store/database.js';
 export { KEEL_VERSION } from './version.js';

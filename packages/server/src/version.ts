@@ -1,2 +1,2 @@
-/** Keel's version, reported by `GET /version` and `keel --version`. */
-export const KEEL_VERSION = '0.1.0';
+/** Keel's version lives in `@keel/core` so that clients can report it without loading the server. */
+export { KEEL_VERSION } from '@keel/core';

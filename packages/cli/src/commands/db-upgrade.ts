@@ -1,9 +1,8 @@
-import { migrateToLatest, resolveServerConfig } from '@keel/server';
+import { resolveServerConfig } from '@keel/server/config';
 import { Command } from 'commander';
 import { CliError, oneLine } from '../cli-error.js';
 import type { CliIo } from '../io.js';
 import { redactUri } from '../redact.js';
-import { connectionFailure, openBackendStore } from '../serve/listen.js';
 
 /**
  * `keel db upgrade`: applies the backend store's pending migrations and prints one line per
@@ -22,6 +21,7 @@ export function dbUpgradeCommand(io: CliIo): Command {
     )
     .action(async (flags: { backendStoreUri?: string }) => {
       const { backendStoreUri } = resolveServerConfig({ backendStoreUri: flags.backendStoreUri });
+      const { connectionFailure, migrateToLatest, openBackendStore } = await loadServer();
       const store = openBackendStore({ backendStoreUri });
       try {
         const { results = [] } = await migrateToLatest(store).catch((error: unknown) => {
@@ -38,4 +38,13 @@ export function dbUpgradeCommand(io: CliIo): Command {
         await store.close();
       }
     });
+}
+
+/** The server's store code, loaded only when the command runs. */
+async function loadServer() {
+  const [{ migrateToLatest }, { connectionFailure, openBackendStore }] = await Promise.all([
+    import('@keel/server'),
+    import('../serve/listen.js'),
+  ]);
+  return { connectionFailure, migrateToLatest, openBackendStore };
 }

@@ -1,15 +1,19 @@
-import { createInterface } from 'node:readline/promises';
-import { createServices, type GcItemResult, type GcOptions, resolveServerConfig } from '@keel/server';
+import type { GcItemResult, GcOptions } from '@keel/server';
+import { resolveServerConfig } from '@keel/server/config';
 import { Command } from 'commander';
-import { CliError } from '../cli-error.js';
+import { CliError, oneLine } from '../cli-error.js';
+import { confirm } from '../confirm.js';
 import { parseDuration } from '../duration.js';
 import type { CliIo } from '../io.js';
 import { redactUri } from '../redact.js';
-import { openBackendStore } from '../serve/listen.js';
 
 /** Flags of `keel gc`, as commander hands them over. */
 export interface GcFlags {
   backendStoreUri?: string;
+  artifactsDestination?: string;
+  s3EndpointUrl?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: boolean;
   olderThan?: string;
   runIds?: string;
   experimentIds?: string;
@@ -18,8 +22,9 @@ export interface GcFlags {
 }
 
 /**
- * `keel gc`: permanently removes soft-deleted runs and experiments and everything logged to them
- * (MLflow's `mlflow gc`). Destructive, so it asks for confirmation on a terminal and refuses
+ * `keel gc`: permanently removes soft-deleted runs and experiments, everything logged to them
+ * and their artifacts in the artifact store (MLflow's `mlflow gc`). Point it at the same
+ * `--artifacts-destination` (and S3 settings) as the server. Destructive, so it asks for confirmation on a terminal and refuses
  * without `--yes` when stdin is not one. Prints one line per item (kind, id, status, reason), or
  * a JSON array with `--json`; exits 1 when any item failed.
  *
@@ -34,6 +39,13 @@ export function gcCommand(io: CliIo): Command {
       '--backend-store-uri <uri>',
       'sqlite:///path/keel.db or postgresql://… (default: ./keel-data/keel.db)',
     )
+    .option(
+      '--artifacts-destination <uri>',
+      'artifact folder, file:// or s3://bucket/prefix URI, as given to the server (default: ./keel-data/artifacts)',
+    )
+    .option('--s3-endpoint-url <url>', 'S3-compatible endpoint for s3:// destinations')
+    .option('--s3-region <region>', 'S3 region (default: us-east-1)')
+    .option('--s3-force-path-style', 'path-style S3 addressing, for self-hosted stores')
     .option('--older-than <duration>', 'only items deleted at least this long ago, e.g. 30d, 12h, 90m, 45s')
     .option('--run-ids <ids>', 'comma-separated run ids (each must be deleted)')
     .option(
@@ -44,16 +56,39 @@ export function gcCommand(io: CliIo): Command {
     .option('--json', 'print the per-item results as a JSON array')
     .action(async (flags: GcFlags) => {
       const options = gcOptionsOf(flags);
-      const { backendStoreUri } = resolveServerConfig({ backendStoreUri: flags.backendStoreUri });
-      if (!flags.yes)
-        await confirm(io, `${describe(options, flags.olderThan)} from ${redactUri(backendStoreUri)}`);
+      const config = resolveServerConfig({
+        backendStoreUri: flags.backendStoreUri,
+        artifactsDestination: flags.artifactsDestination,
+        s3EndpointUrl: flags.s3EndpointUrl,
+        s3Region: flags.s3Region,
+        s3ForcePathStyle: flags.s3ForcePathStyle,
+      });
+      if (!flags.yes) {
+        const what = `${describe(options, flags.olderThan)} from ${redactUri(config.backendStoreUri)} and their artifacts in ${redactUri(config.artifactsDestination)}`;
+        await confirm(io, {
+          command: 'keel gc',
+          question: `Permanently delete ${what}? This cannot be undone.`,
+        });
+      }
 
-      const store = openBackendStore({ backendStoreUri });
+      // The server's code is loaded only once the command really runs.
+      const [{ createServices, openArtifactStore }, { openBackendStore }] = await Promise.all([
+        import('@keel/server'),
+        import('../serve/listen.js'),
+      ]);
+      let artifacts: ReturnType<typeof openArtifactStore>;
+      try {
+        artifacts = openArtifactStore(config.artifactsDestination, config.s3);
+      } catch (error) {
+        throw new CliError(oneLine(error), { cause: error });
+      }
+      const store = openBackendStore(config);
       let results: GcItemResult[];
       try {
-        results = await createServices(store).gc.collect(options);
+        results = await createServices(store, { artifacts }).gc.collect(options);
       } finally {
         await store.close();
+        await artifacts.close();
       }
       io.stdout.write(flags.json ? `${JSON.stringify(results)}\n` : formatResults(results));
       const failed = results.filter((item) => item.status === 'failed').length;
@@ -101,20 +136,6 @@ function describe(options: GcOptions, olderThan: string | undefined): string {
 }
 
 /** Asks on the terminal; without one, refuses (a script must say `--yes`). */
-async function confirm(io: CliIo, what: string): Promise<void> {
-  if (!io.stdin.isTTY) {
-    throw new CliError(
-      "Refusing to run 'keel gc' without --yes: stdin is not a terminal, so it cannot confirm",
-    );
-  }
-  const prompt = createInterface({ input: io.stdin, output: io.stderr });
-  try {
-    const answer = await prompt.question(`Permanently delete ${what}? This cannot be undone. [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('Aborted: nothing was deleted');
-  } finally {
-    prompt.close();
-  }
-}
 
 function formatResults(results: readonly GcItemResult[]): string {
   if (results.length === 0) return 'Nothing to collect\n';

@@ -1,10 +1,8 @@
 import cluster from 'node:cluster';
-import { CONFIG_ENV, resolveServerConfig } from '@keel/server';
+// Only the light config module at start-up: `keel runs list` must not pay for loading the server.
+import { CONFIG_ENV, resolveServerConfig, S3_ENV } from '@keel/server/config';
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { servePrimary } from '../serve/serve-primary.js';
-import { serveSingle } from '../serve/serve-single.js';
-import { serveWorker } from '../serve/serve-worker.js';
 
 /** Flags of `keel server`, as commander hands them over (strings; resolved by `resolveServerConfig`). */
 export interface ServerFlags {
@@ -13,6 +11,9 @@ export interface ServerFlags {
   backendStoreUri?: string;
   artifactsDestination?: string;
   workers?: string;
+  s3EndpointUrl?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: boolean;
 }
 
 /**
@@ -24,6 +25,7 @@ export interface ServerFlags {
  *
  * @example
  * keel server --port 5000 --backend-store-uri sqlite:///keel-data/keel.db --workers 4
+ * keel server --artifacts-destination s3://ml-artifacts/keel --s3-endpoint-url http://127.0.0.1:9000
  */
 export function serverCommand(io: CliIo): Command {
   return new Command('server')
@@ -36,7 +38,16 @@ export function serverCommand(io: CliIo): Command {
     )
     .option(
       '--artifacts-destination <uri>',
-      `artifact folder or file:// URI (default: ./keel-data/artifacts, env ${CONFIG_ENV.artifactsDestination})`,
+      `artifact folder, file:// or s3://bucket/prefix URI (default: ./keel-data/artifacts, env ${CONFIG_ENV.artifactsDestination})`,
+    )
+    .option(
+      '--s3-endpoint-url <url>',
+      `S3-compatible endpoint for s3:// destinations (env ${S3_ENV.endpoint.join(', ')}; default: AWS S3)`,
+    )
+    .option('--s3-region <region>', `S3 region (env ${S3_ENV.region.join(', ')}; default: us-east-1)`)
+    .option(
+      '--s3-force-path-style',
+      `path-style S3 addressing, for self-hosted stores (env ${S3_ENV.forcePathStyle[0]}; default: on when an endpoint is set)`,
     )
     .option('--workers <n>', `server processes sharing the port (default: 1, env ${CONFIG_ENV.workers})`)
     .action(async (flags: ServerFlags) => {
@@ -46,9 +57,12 @@ export function serverCommand(io: CliIo): Command {
         backendStoreUri: flags.backendStoreUri,
         artifactsDestination: flags.artifactsDestination,
         workers: flags.workers,
+        s3EndpointUrl: flags.s3EndpointUrl,
+        s3Region: flags.s3Region,
+        s3ForcePathStyle: flags.s3ForcePathStyle,
       });
-      if (cluster.isWorker) return serveWorker(config);
-      if (config.workers === 1) return serveSingle(config, io);
-      return servePrimary(config, io);
+      if (cluster.isWorker) return (await import('../serve/serve-worker.js')).serveWorker(config);
+      if (config.workers === 1) return (await import('../serve/serve-single.js')).serveSingle(config, io);
+      return (await import('../serve/serve-primary.js')).servePrimary(config, io);
     });
 }

@@ -1,3 +1,5 @@
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { proxiedArtifactPath } from '../artifacts/proxied-uri.js';
 import type { ExperimentStore } from '../store/experiment-store.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Clock } from './clock.js';
@@ -20,12 +22,26 @@ export interface GcItemResult {
   reason?: string;
 }
 
+/** Collaborators of {@link GcService}. */
+export interface GcServiceOptions {
+  experiments: ExperimentStore;
+  runs: RunStore;
+  /** Where the artifacts of removed runs are deleted from. */
+  artifacts: ArtifactStore;
+  clock: Clock;
+}
+
 /**
- * Permanently removes soft-deleted runs and experiments and everything logged to them.
- * Returns one result per item instead of throwing halfway.
+ * Permanently removes soft-deleted runs and experiments, everything logged to them, and their
+ * artifacts in Keel's artifact store. Returns one result per item instead of throwing halfway.
+ *
+ * Artifacts go first: when they cannot be deleted the item is reported `failed` with the reason
+ * and its metadata is kept, so the next gc tries again instead of leaving orphaned files.
+ * Only artifacts under `mlflow-artifacts:` URIs are Keel's to delete; runs logging elsewhere
+ * keep their files.
  */
 export class GcService {
-  constructor(private readonly options: { experiments: ExperimentStore; runs: RunStore; clock: Clock }) {}
+  constructor(private readonly options: GcServiceOptions) {}
 
   async collect(options: GcOptions = {}): Promise<GcItemResult[]> {
     const before = options.olderThanMs === undefined ? undefined : this.options.clock() - options.olderThanMs;
@@ -51,6 +67,8 @@ export class GcService {
       if (before !== undefined && (run.deleted_time ?? 0) >= before) {
         return { ...item, status: 'skipped', reason: 'deleted too recently' };
       }
+      const failure = await this.deleteArtifacts([runArtifactFolder(run.run_uuid, run.artifact_uri)]);
+      if (failure) return { ...item, status: 'failed', reason: failure };
       await this.options.runs.purge(runId);
       return { ...item, status: 'removed' };
     } catch (error) {
@@ -70,10 +88,59 @@ export class GcService {
       if (before !== undefined && experiment.lastUpdateTime >= before) {
         return { ...item, status: 'skipped', reason: 'deleted too recently' };
       }
+      // The runs' rows vanish with the purge: their artifact folders are collected first.
+      const folders: (string | undefined)[] = [];
+      // Keel's default location `mlflow-artifacts:/<id>` is this experiment's alone; a location
+      // chosen at creation may be shared, so only the runs' own folders are deleted there.
+      const own = keelArtifactPath(experiment.artifactLocation);
+      if (own === String(id)) folders.push(own);
+      for (const run of await this.options.runs.artifactUris(id)) {
+        const folder = runArtifactFolder(run.run_uuid, run.artifact_uri);
+        if (folder !== undefined && own === String(id) && folder.startsWith(`${own}/`)) continue;
+        folders.push(folder);
+      }
+      const failure = await this.deleteArtifacts(folders);
+      if (failure) return { ...item, status: 'failed', reason: failure };
       await this.options.experiments.purge(id);
       return { ...item, status: 'removed' };
     } catch (error) {
       return { ...item, status: 'failed', reason: (error as Error).message };
     }
+  }
+
+  /** Deletes each folder, carrying on past failures; returns the first failure's reason. */
+  private async deleteArtifacts(folders: readonly (string | undefined)[]): Promise<string | undefined> {
+    let failure: string | undefined;
+    for (const folder of folders) {
+      if (folder === undefined) continue;
+      try {
+        await this.options.artifacts.deletePrefix(folder);
+      } catch (error) {
+        failure ??= `could not delete artifacts at '${folder}': ${(error as Error).message}`;
+      }
+    }
+    return failure;
+  }
+}
+
+/**
+ * The store folder holding a run's artifacts, or `undefined` when the run's URI is not Keel's
+ * (or is unusable). Keel's runs live at `<exp>/<run_id>/artifacts`; the `<run_id>` folder goes too.
+ */
+function runArtifactFolder(runId: string, artifactUri: string): string | undefined {
+  const path = keelArtifactPath(artifactUri);
+  if (path === undefined || path === '') return undefined;
+  const suffix = `/${runId}/artifacts`;
+  if (path.endsWith(suffix)) return path.slice(0, -'/artifacts'.length);
+  if (path === `${runId}/artifacts`) return runId;
+  return path;
+}
+
+/** The store path of a `mlflow-artifacts:` URI; `undefined` for other URIs and for unusable ones. */
+function keelArtifactPath(uri: string): string | undefined {
+  try {
+    return proxiedArtifactPath(uri);
+  } catch {
+    return undefined;
   }
 }

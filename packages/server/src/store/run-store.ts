@@ -390,6 +390,15 @@ export class RunStore {
     return (await select.execute()).map((r) => r.run_uuid);
   }
 
+  /** Id and artifact URI of every run of an experiment, whatever its lifecycle stage (for gc). */
+  async artifactUris(experimentId: number): Promise<{ run_uuid: string; artifact_uri: string }[]> {
+    return this.db
+      .selectFrom('runs')
+      .select(['run_uuid', 'artifact_uri'])
+      .where('experiment_id', '=', experimentId)
+      .execute();
+  }
+
   /** Permanently removes one run and everything logged to it (cascading foreign keys). */
   async purge(runId: string): Promise<void> {
     await this.db.deleteFrom('runs').where('run_uuid', '=', runId).execute();

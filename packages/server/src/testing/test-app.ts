@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DialectName } from '../store/dialect.js';
 import { createTestStore, type TestStore } from './test-stores.js';
 
@@ -11,6 +16,8 @@ export type JsonBody = any;
 export interface TestApp {
   app: FastifyInstance;
   store: TestStore;
+  /** The app's own temporary artifact folder (removed by `dispose`); unused when a store was passed in. */
+  artifactsDir: string;
   /** POST a JSON body to `/api/2.0/mlflow/<path>`; returns status and parsed body. */
   post(path: string, body: unknown): Promise<{ status: number; body: JsonBody }>;
   /** GET `/api/2.0/mlflow/<path>` with a query string (arrays become repeated keys). */
@@ -21,18 +28,27 @@ export interface TestApp {
   dispose(): Promise<void>;
 }
 
-/** Builds an app on a fresh, migrated store of the given dialect. */
-export async function createTestApp(dialect: DialectName): Promise<TestApp> {
+/** Options of {@link createTestApp}. */
+export interface TestAppOptions {
+  /** Serve artifacts from this store (e.g. an S3 one) instead of a fresh temporary folder; the caller closes it. */
+  artifacts?: ArtifactStore;
+}
+
+/** Builds an app on a fresh, migrated store of the given dialect, with a fresh artifact folder. */
+export async function createTestApp(dialect: DialectName, options: TestAppOptions = {}): Promise<TestApp> {
   const store = await createTestStore(dialect);
+  const artifactsDir = mkdtempSync(join(tmpdir(), 'keel-test-artifacts-'));
   const app = await buildApp({
     store: store.store,
-    config: { artifactsDestination: 'file:///tmp/unused', logLevel: 'silent' },
+    config: { artifactsDestination: pathToFileURL(artifactsDir).href, logLevel: 'silent' },
     logger: false,
+    ...(options.artifacts ? { artifacts: options.artifacts } : {}),
   });
   const parse = (payload: string) => (payload === '' ? undefined : JSON.parse(payload));
   return {
     app,
     store,
+    artifactsDir,
     async post(path, body) {
       const res = await app.inject({
         method: 'POST',
@@ -53,6 +69,7 @@ export async function createTestApp(dialect: DialectName): Promise<TestApp> {
     async dispose() {
       await app.close();
       await store.dispose();
+      rmSync(artifactsDir, { recursive: true, force: true });
     },
   };
 }

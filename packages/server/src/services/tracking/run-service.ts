@@ -194,7 +194,7 @@ export class RunService {
       );
     }
     datasets.forEach(validateDatasetInput);
-    modelIds.forEach((id, index) => validateModelId(id, `models[${index}].model_id`));
+    for (const [index, id] of modelIds.entries()) validateModelId(id, `models[${index}].model_id`);
     const run = await this.requireActiveRun(runId);
     await this.options.runs.logInputs(
       runId,
@@ -216,7 +216,7 @@ export class RunService {
 
   /** Records logged models the run produced, each at a step (MLflow 3's `runs/outputs`). */
   async logOutputs(runId: string, models: readonly { modelId: string; step: number }[]): Promise<void> {
-    models.forEach((m, index) => validateModelId(m.modelId, `models[${index}].model_id`));
+    for (const [index, m] of models.entries()) validateModelId(m.modelId, `models[${index}].model_id`);
     await this.requireActiveRun(runId);
     await this.options.runs.logModelOutputs(runId, models);
   }

@@ -1,0 +1,144 @@
+import type { Readable } from 'node:stream';
+import { invalidParameter } from '@keel/core';
+import { joinArtifactPath, validateArtifactPath } from '../artifacts/artifact-path.js';
+import type {
+  ArtifactObject,
+  ArtifactStore,
+  FileInfo,
+  MultipartUpload,
+  PutOptions,
+  UploadedPart,
+} from '../artifacts/artifact-store.js';
+import { proxiedArtifactPath } from '../artifacts/proxied-uri.js';
+import type { RunService } from './tracking/run-service.js';
+
+/** Largest body the web UI's `upload-artifact` route accepts, as in MLflow. */
+export const MAX_UI_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** A listing entry of a run's artifacts: `path` is relative to the run's artifact root. */
+export interface RunFileInfo {
+  readonly path: string;
+  readonly is_dir: boolean;
+  readonly file_size?: number;
+}
+
+/** Everything the artifact service needs. */
+export interface ArtifactServiceOptions {
+  store: ArtifactStore;
+  runs: RunService;
+}
+
+/**
+ * The rules of artifacts: the proxy's operations on store paths (MLflow's `mlflow-artifacts`
+ * service) and the run-scoped ones (`artifacts/list`, `get-artifact`, `upload-artifact`), which
+ * resolve a run's `mlflow-artifacts:/<exp>/<run>/artifacts` URI to the store path
+ * `<exp>/<run>/artifacts`. Runs with any other artifact URI are not served here
+ * (INVALID_PARAMETER_VALUE). Paths arrive validated by `validateArtifactPath` at the route.
+ */
+export class ArtifactService {
+  constructor(private readonly options: ArtifactServiceOptions) {}
+
+  /** The destination URI of the store, e.g. for logs and docs. */
+  get destination(): string {
+    return this.options.store.uri;
+  }
+
+  /** Streams a file into the store (proxy PUT). */
+  async upload(path: string, body: Readable, options: PutOptions = {}): Promise<void> {
+    await this.options.store.put(path, body, options);
+  }
+
+  /** Opens a file of the store (proxy GET). */
+  download(path: string): Promise<ArtifactObject> {
+    return this.options.store.get(path);
+  }
+
+  /** One level of a folder of the store (proxy listing). */
+  list(dir: string): Promise<FileInfo[]> {
+    return this.options.store.list(dir);
+  }
+
+  /** Deletes a file or a folder of the store (proxy DELETE); the store root cannot be deleted. */
+  async delete(path: string): Promise<void> {
+    if (path === '')
+      throw invalidParameter("Invalid value for parameter 'path': the artifact root cannot be deleted");
+    await this.options.store.delete(path);
+  }
+
+  /**
+   * Starts a multipart upload. As in MLflow, the URL names the destination folder and `localFile`
+   * is the client's own file path, whose last segment becomes the artifact's name.
+   */
+  createMultipartUpload(dir: string, localFile: string, numParts: number): Promise<MultipartUpload> {
+    // The part count is the store's to check: a store without multipart answers 501 whatever it is.
+    return this.options.store.createMultipartUpload(this.multipartTarget(dir, localFile), numParts);
+  }
+
+  /** Completes a multipart upload started by {@link createMultipartUpload}. */
+  completeMultipartUpload(
+    dir: string,
+    localFile: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+  ): Promise<void> {
+    if (parts.length === 0) throw invalidParameter("Missing value for required parameter 'parts'.");
+    return this.options.store.completeMultipartUpload(this.multipartTarget(dir, localFile), uploadId, parts);
+  }
+
+  /** Aborts a multipart upload started by {@link createMultipartUpload}. */
+  abortMultipartUpload(dir: string, localFile: string, uploadId: string): Promise<void> {
+    return this.options.store.abortMultipartUpload(this.multipartTarget(dir, localFile), uploadId);
+  }
+
+  /**
+   * Lists a folder of a run's artifacts (`artifacts/list`): paths relative to the run's root,
+   * plus the run's artifact URI as `root_uri`.
+   */
+  async listRunArtifacts(runId: string, path: string): Promise<{ rootUri: string; files: RunFileInfo[] }> {
+    const { rootUri, root } = await this.runRoot(runId);
+    const entries = await this.options.store.list(joinArtifactPath(root, path));
+    return {
+      rootUri,
+      files: entries.map((entry) => ({
+        path: joinArtifactPath(path, entry.name),
+        is_dir: entry.is_dir,
+        ...(entry.file_size !== undefined ? { file_size: entry.file_size } : {}),
+      })),
+    };
+  }
+
+  /** Opens one file of a run's artifacts (`/get-artifact`). */
+  async openRunArtifact(runId: string, path: string): Promise<ArtifactObject> {
+    const { root } = await this.runRoot(runId);
+    return this.options.store.get(joinArtifactPath(root, path));
+  }
+
+  /** Writes one file into a run's artifacts (the web UI's `upload-artifact`). */
+  async uploadRunArtifact(
+    runId: string,
+    path: string,
+    body: Readable,
+    options: PutOptions = {},
+  ): Promise<void> {
+    const { root } = await this.runRoot(runId);
+    await this.options.store.put(joinArtifactPath(root, path), body, options);
+  }
+
+  /** The run's artifact URI and the store path it maps to. */
+  private async runRoot(runId: string): Promise<{ rootUri: string; root: string }> {
+    const run = await this.options.runs.requireRun(runId);
+    const root = proxiedArtifactPath(run.artifact_uri);
+    if (root === undefined) {
+      throw invalidParameter(
+        `Run ${runId} stores its artifacts at '${run.artifact_uri}', which this server does not serve; only 'mlflow-artifacts:' URIs are proxied`,
+      );
+    }
+    return { rootUri: run.artifact_uri, root };
+  }
+
+  private multipartTarget(dir: string, localFile: string): string {
+    // The client's path may be a Windows one: its last segment after either separator is the name.
+    const name = localFile.split(/[\\/]/).pop() ?? '';
+    return joinArtifactPath(dir, validateArtifactPath(name, { field: 'path' }));
+  }
+}

@@ -2,9 +2,11 @@ import { KEEL_VERSION } from '@keel/core';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.js';
 import { artifactsCommand } from './commands/artifacts.js';
+import { auditCommand } from './commands/audit.js';
 import { dbUpgradeCommand } from './commands/db-upgrade.js';
 import { experimentsCommand } from './commands/experiments.js';
 import { gcCommand } from './commands/gc.js';
+import { modelsCommand } from './commands/models.js';
 import { runsCommand } from './commands/runs.js';
 import { serverCommand } from './commands/server.js';
 import { errorLine } from './error-line.js';
@@ -12,7 +14,7 @@ import { type CliIo, processIo } from './io.js';
 
 /**
  * Builds the `keel` command tree: `server`, `db upgrade`, `gc`, `experiments …`, `runs …`,
- * `artifacts …`, `--version`. Every command throws instead of exiting (commander's
+ * `artifacts …`, `models …`, `audit …`, `--version`. Every command throws instead of exiting (commander's
  * `exitOverride`), so {@link runCli} — or a test — decides the exit code.
  *
  * @example
@@ -37,6 +39,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(experimentsCommand(io));
   program.addCommand(runsCommand(io));
   program.addCommand(artifactsCommand(io));
+  program.addCommand(auditCommand(io));
+  program.addCommand(modelsCommand(io));
   inheritSettings(program);
   return program;
 }

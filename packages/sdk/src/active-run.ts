@@ -1,7 +1,14 @@
-import { type Dataset, type RunInfo, type RunStatus, TAG_DATASET_CONTEXT, validateKey } from '@keel/core';
+import {
+  type Dataset,
+  type ModelVersion,
+  type RunInfo,
+  type RunStatus,
+  TAG_DATASET_CONTEXT,
+  validateKey,
+} from '@keel/core';
 import type { TransferOptions } from './artifact-transfer.js';
-import type { ParamValue } from './batch-plan.js';
-import { InvalidParameterError } from './errors.js';
+import type { ParamValue, TagsInput } from './batch-plan.js';
+import { AlreadyExistsError, InvalidParameterError } from './errors.js';
 import { type ExitParticipant, type ExitSignal, exitHooks } from './exit-hooks.js';
 import type { KeelClient, StartRunOptions } from './keel-client.js';
 import { type FlushOptions, MetricBuffer } from './metric-buffer.js';
@@ -21,6 +28,14 @@ export interface LogMetricOptions {
 export interface LogInputOptions {
   /** The dataset's role, stored as the input tag `mlflow.data.context`, e.g. `training`. */
   context?: string;
+}
+
+/** Options of {@link ActiveRun.registerModel}. */
+export interface RegisterModelOptions {
+  /** Tags of the new version. @default none */
+  tags?: TagsInput;
+  /** Description of the new version. @default none */
+  description?: string;
 }
 
 /**
@@ -173,6 +188,37 @@ export class ActiveRun {
         tags: options.context === undefined ? [] : [{ key: TAG_DATASET_CONTEXT, value: options.context }],
       },
     ]);
+  }
+
+  /**
+   * Registers the files at `artifactPath` in this run's artifacts as a new version of the
+   * registered model `name` (created first if it does not exist), with source
+   * `runs:/<runId>/<artifactPath>` and this run's id, and returns the version. The server copies
+   * the files, so later changes to the run's artifacts do not affect the version. Allowed after
+   * `end()`: registering is not logging.
+   *
+   * @example
+   * await run.logArtifacts('out/model', 'model');
+   * const version = await run.registerModel('model', 'churn');
+   * await keel.registry.setAlias('churn', 'champion', version.version);
+   */
+  async registerModel(
+    artifactPath: string,
+    name: string,
+    options: RegisterModelOptions = {},
+  ): Promise<ModelVersion> {
+    try {
+      await this.client.registry.createRegisteredModel(name);
+    } catch (error) {
+      // Registering into an existing model is the common case, not an error.
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+    const path = artifactPath.replace(/^\/+|\/+$/g, '');
+    return this.client.registry.createModelVersion(name, `runs:/${this.runId}/${path}`, {
+      runId: this.runId,
+      ...(options.tags === undefined ? {} : { tags: options.tags }),
+      ...(options.description === undefined ? {} : { description: options.description }),
+    });
   }
 
   /**

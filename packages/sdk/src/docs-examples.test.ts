@@ -8,19 +8,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installSdk } from './testing/installed-sdk.js';
 import { startTestServer, type TestServer } from './testing/test-server.js';
 
-/** The `ts` code blocks of docs/sdk.md: each is a complete module that must type-check and run. */
-const DOC = fileURLToPath(new URL('../../../docs/sdk.md', import.meta.url));
+/**
+ * The `ts` code blocks of docs/sdk.md and docs/registry.md: each is a complete module that must
+ * type-check and run.
+ */
+const DOCS = ['sdk.md', 'registry.md'].map((name) =>
+  fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url)),
+);
 const SDK_SOURCE = fileURLToPath(new URL('./index.ts', import.meta.url));
 
-const blocks = [...readFileSync(DOC, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m, index) => ({
-  index,
-  code: m[1] as string,
-  heading: headingBefore(m.index ?? 0),
-}));
+const blocks = DOCS.flatMap((doc) =>
+  [...readFileSync(doc, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({
+    code: m[1] as string,
+    heading: headingBefore(doc, m.index ?? 0),
+  })),
+).map((block, index) => ({ ...block, index }));
 
-function headingBefore(offset: number): string {
-  const text = readFileSync(DOC, 'utf8').slice(0, offset);
-  return [...text.matchAll(/^##+ (.+)$/gm)].at(-1)?.[1] ?? 'top';
+function headingBefore(doc: string, offset: number): string {
+  const text = readFileSync(doc, 'utf8').slice(0, offset);
+  const heading = [...text.matchAll(/^##+ (.+)$/gm)].at(-1)?.[1] ?? 'top';
+  return `${doc.split('/').at(-1)}: ${heading}`;
 }
 
 let server: TestServer;
@@ -40,7 +47,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('docs/sdk.md examples', () => {
+describe('docs/sdk.md and docs/registry.md examples', () => {
   it('has examples', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
   });

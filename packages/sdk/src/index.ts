@@ -16,6 +16,11 @@ export type {
   LifecycleStage,
   Metric,
   MetricWithRunId,
+  ModelVersion,
+  ModelVersionStage,
+  ModelVersionStatus,
+  RegisteredModel,
+  RegisteredModelAlias,
   Run,
   RunData,
   RunInfo,
@@ -30,6 +35,7 @@ export {
   type EndStatus,
   type LogInputOptions,
   type LogMetricOptions,
+  type RegisterModelOptions,
 } from './active-run.js';
 export {
   ARTIFACT_PROXY_PREFIX,
@@ -77,11 +83,13 @@ export {
 } from './errors.js';
 export { type GitInfo, readGitInfo } from './git-info.js';
 export {
+  type AuditEvent,
   type BulkIntervalOptions,
   type CreateExperimentOptions,
   type CreateRunOptions,
   KeelClient,
   type KeelClientOptions,
+  type ListAuditEventsOptions,
   type RunPatch,
   type SearchExperimentsOptions,
   type SearchRunsOptions,
@@ -89,6 +97,16 @@ export {
 } from './keel-client.js';
 export { DEFAULT_FLUSH_OPTIONS, type FlushOptions } from './metric-buffer.js';
 export { collectPages, type Page, paginate } from './paginate.js';
+export {
+  type CreateModelVersionOptions,
+  type CreateRegisteredModelOptions,
+  type ModelVersionsPage,
+  type RegisteredModelsPage,
+  RegistryClient,
+  type SearchRegistryOptions,
+  type TransitionStageOptions,
+  type VersionNumber,
+} from './registry-client.js';
 export {
   DEFAULT_TRACKING_URI,
   KeelRestClient,

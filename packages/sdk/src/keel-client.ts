@@ -26,6 +26,7 @@ import {
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from './errors.js';
 import type { FlushOptions } from './metric-buffer.js';
 import { collectPages, paginate } from './paginate.js';
+import { RegistryClient } from './registry-client.js';
 import { KeelRestClient } from './rest-client.js';
 import { collectSystemTags } from './system-tags.js';
 
@@ -111,6 +112,39 @@ export interface BulkIntervalOptions {
   maxResults?: number;
 }
 
+/** One audit event (see docs/audit.md); `before`/`after` are absent for creations/deletions. */
+export interface AuditEvent {
+  seq: number;
+  event_id: string;
+  /** Epoch milliseconds. */
+  time: number;
+  actor: string;
+  request_id: string;
+  /** `<entity>.<verb>`, e.g. `experiment.renamed`, `run_tag.set`. */
+  action: string;
+  entity: string;
+  entity_id: string;
+  before?: unknown;
+  after?: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Filters of {@link KeelClient.listAuditEvents}; all optional, combined with AND. */
+export interface ListAuditEventsOptions {
+  entity?: string;
+  entityId?: string;
+  actor?: string;
+  action?: string;
+  /** Earliest event time, epoch ms, inclusive. */
+  from?: number;
+  /** Latest event time, epoch ms, inclusive. */
+  to?: number;
+  /** Page size, 1 to 1000. @default 100 */
+  maxResults?: number;
+  pageToken?: string;
+}
+
 /**
  * Options of {@link KeelClient.startRun} and {@link KeelClient.withRun}.
  * @example await keel.startRun({ experiment: 'churn', name: 'xgb', tags: { team: 'growth' }, flush: { intervalMs: 500 } });
@@ -154,6 +188,11 @@ export class KeelClient {
   readonly trackingUri: string;
   /** The low-level HTTP client (`get`/`post` of any MLflow RPC path). */
   readonly rest: KeelRestClient;
+  /**
+   * The model registry: registered models, versions, stages, aliases and `models:/` URIs.
+   * @example await keel.registry.setAlias('churn', 'champion', 3);
+   */
+  readonly registry: RegistryClient;
   private readonly transfer: ArtifactTransfer;
   private readonly locations = new Map<string, ArtifactLocation>();
   private systemTags: Promise<Record<string, string>> | undefined;
@@ -166,6 +205,7 @@ export class KeelClient {
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
     this.trackingUri = this.rest.options.trackingUri.replace(/\/+$/, '');
+    this.registry = new RegistryClient(this.rest);
     this.transfer = new ArtifactTransfer({
       rest: this.rest,
       locationOf: (runId) => this.locationOf(runId),
@@ -555,6 +595,57 @@ export class KeelClient {
       all.push(...(dataset_summaries ?? []));
     }
     return all;
+  }
+
+  // ---------------------------------------------------------------- audit
+
+  /**
+   * One page of audit events, oldest first (Keel's `GET /api/2.0/keel/audit/events`).
+   * @example const { events } = await keel.listAuditEvents({ entity: 'run', entityId: runId });
+   */
+  async listAuditEvents(
+    options: ListAuditEventsOptions = {},
+  ): Promise<{ events: AuditEvent[]; nextPageToken?: string }> {
+    const url = new URL(`${this.trackingUri}/api/2.0/keel/audit/events`);
+    const query: Record<string, string | number | undefined> = {
+      entity: options.entity,
+      entity_id: options.entityId,
+      actor: options.actor,
+      action: options.action,
+      from: options.from,
+      to: options.to,
+      max_results: options.maxResults,
+      page_token: options.pageToken,
+    };
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    // Keel's own API lives beside MLflow's prefix, so the absolute-URL door is used.
+    const { response, done } = await this.rest.request({ method: 'GET', url: url.href });
+    let page: { events?: AuditEvent[]; next_page_token?: string };
+    try {
+      page = (await response.json()) as typeof page;
+    } finally {
+      done();
+    }
+    return {
+      events: page.events ?? [],
+      ...(page.next_page_token ? { nextPageToken: page.next_page_token } : {}),
+    };
+  }
+
+  /**
+   * Every matching audit event, oldest first, fetching page after page as the loop goes.
+   * @example for await (const e of keel.iterateAuditEvents({ actor: 'alice' })) console.log(e.action);
+   */
+  iterateAuditEvents(options: Omit<ListAuditEventsOptions, 'pageToken'> = {}): AsyncGenerator<AuditEvent> {
+    return paginate(async (pageToken) => {
+      const page = await this.listAuditEvents({
+        ...options,
+        ...(pageToken === undefined ? {} : { pageToken }),
+      });
+      return { items: page.events, nextPageToken: page.nextPageToken };
+    });
   }
 
   // ---------------------------------------------------------------- artifacts

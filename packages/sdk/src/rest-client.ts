@@ -37,7 +37,7 @@ export type QueryValue = string | number | boolean | readonly (string | number)[
 
 /** One request for {@link KeelRestClient.request}. */
 export interface RawRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Absolute URL. */
   url: string;
   /** Headers added to (and overriding) the client's own. */
@@ -86,7 +86,7 @@ export function resolveTrackingUri(
 }
 
 /**
- * The low-level HTTP client of MLflow's REST API: `get`/`post` against
+ * The low-level HTTP client of MLflow's REST API: `get`/`post`/`patch`/`delete` against
  * `<trackingUri>/api/2.0/mlflow/<path>`, JSON in and out. Error answers are rethrown as typed
  * errors (`NotFoundError`, `InvalidParameterError`, `AlreadyExistsError`, else `KeelApiError`);
  * a server that cannot be reached gives `KeelConnectionError`. Connection failures and 429/503
@@ -140,6 +140,23 @@ export class KeelRestClient {
     return this.send<T>('POST', this.urlOf(path), JSON.stringify(body));
   }
 
+  /**
+   * `PATCH <prefix>/<path>` with `body` as JSON (registry updates use PATCH).
+   * @example await client.patch('registered-models/update', { name: 'churn', description: 'v2' })
+   */
+  patch<T = unknown>(path: string, body: object = {}): Promise<T> {
+    return this.send<T>('PATCH', this.urlOf(path), JSON.stringify(body));
+  }
+
+  /**
+   * `DELETE <prefix>/<path>` with `body` as JSON: MLflow's registry DELETE calls carry their
+   * fields in a JSON body, not the query string.
+   * @example await client.delete('registered-models/delete', { name: 'churn' })
+   */
+  delete<T = unknown>(path: string, body: object = {}): Promise<T> {
+    return this.send<T>('DELETE', this.urlOf(path), JSON.stringify(body));
+  }
+
   /** The absolute URL of an RPC path, e.g. `runs/get` → `<trackingUri>/api/2.0/mlflow/runs/get`. */
   urlOf(path: string): string {
     return `${this.apiBase}${path.replace(/^\/+/, '')}`;
@@ -148,7 +165,7 @@ export class KeelRestClient {
   /**
    * Sends one request to an absolute URL with the client's headers, retry policy and typed
    * errors, and returns the successful (2xx) answer with its body still unread. The low-level
-   * door used for artifact transfers; `get`/`post` are built on it.
+   * door used for artifact transfers; `get`/`post`/`patch`/`delete` are built on it.
    *
    * `body` is a factory called once per attempt, so a streamed body is opened again for a retry;
    * it receives `touch`, to call whenever bytes move. `timeoutMs` is an idle timeout: an attempt
@@ -209,7 +226,11 @@ export class KeelRestClient {
     }
   }
 
-  private async send<T>(method: 'GET' | 'POST', url: string, body: string | undefined): Promise<T> {
+  private async send<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    body: string | undefined,
+  ): Promise<T> {
     const { response, done } = await this.request({
       method,
       url,

@@ -1,14 +1,19 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ArtifactStore } from './artifacts/artifact-store.js';
 import { openArtifactStore } from './artifacts/open-artifact-store.js';
+import type { ChangeSink } from './changes/change.js';
 import type { ServerConfig } from './config.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
+import { auditRpcs } from './routes/audit.js';
 import { experimentRpcs } from './routes/experiments.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { lineageRpcs } from './routes/lineage.js';
 import { metricRpcs } from './routes/metrics.js';
+import { registerRegistryRoutes } from './routes/registry.js';
 import { runRpcs } from './routes/runs.js';
+import { webhookRpcs } from './routes/webhooks.js';
 import { createServices, type Services } from './services/services.js';
 import type { StoreConnection } from './store/database.js';
 
@@ -19,7 +24,11 @@ export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 export interface AppOptions {
   store: StoreConnection;
   /** `s3` is only needed for an `s3://` artifacts destination. */
-  config: Pick<ServerConfig, 'artifactsDestination' | 'logLevel'> & Partial<Pick<ServerConfig, 's3'>>;
+  config: Pick<ServerConfig, 'artifactsDestination' | 'logLevel'> &
+    Partial<Pick<ServerConfig, 's3'>> & {
+      /** Webhook delivery settings; tests pass short backoffs. @default DEFAULT_WEBHOOK_DELIVERY */
+      webhooks?: Partial<ServerConfig['webhooks']>;
+    };
   /** Pass `false` to silence request logs (tests). @default true */
   logger?: boolean;
   /**
@@ -28,6 +37,8 @@ export interface AppOptions {
    */
   artifacts?: ArtifactStore;
   services?: Services;
+  /** Extra change sinks for the services the app builds (tests). @default [] */
+  changeSinks?: readonly ChangeSink[];
 }
 
 /**
@@ -48,8 +59,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const artifacts =
       options.artifacts ?? openArtifactStore(options.config.artifactsDestination, options.config.s3);
     if (options.artifacts === undefined) app.addHook('onClose', () => artifacts.close());
-    services = createServices(options.store, { artifacts });
+    services = createServices(options.store, {
+      artifacts,
+      ...(options.config.webhooks ? { webhooks: options.config.webhooks } : {}),
+      ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
+    });
   }
+  // One webhook dispatcher per server process; it picks up whatever the outbox holds on start.
+  const dispatcher = services.webhookDispatcher;
+  app.addHook('onReady', async () => dispatcher.start(app.log));
+  app.addHook('onClose', () => dispatcher.stop());
   registerBodyParsers(app);
   installErrorHandler(app);
   registerHealthRoutes(app, options.store);
@@ -57,8 +76,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...experimentRpcs(services.experiments),
     ...runRpcs(services.runs),
     ...metricRpcs(services.metrics),
+    ...webhookRpcs(services.webhooks),
+    ...auditRpcs(services.audit),
   ]);
   registerArtifactRoutes(app, services.artifacts);
+  registerRegistryRoutes(app, services.registry);
+  registerRpcs(app, lineageRpcs(services.lineage));
   await app.ready();
   return app;
 }

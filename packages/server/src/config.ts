@@ -23,6 +23,41 @@ export interface S3Config {
   };
 }
 
+/**
+ * How the webhook dispatcher delivers (see docs/webhooks.md, "Delivery"). Each field has a
+ * `KEEL_WEBHOOK_*` variable ({@link WEBHOOK_ENV}); tests pass small literals.
+ */
+export interface WebhookDeliveryConfig {
+  /** Attempts per delivery before it is marked failed. @default 8 */
+  readonly maxAttempts: number;
+  /** Delay before the first retry; doubles per attempt, plus up to 25% jitter. @default 1000 */
+  readonly backoffBaseMs: number;
+  /** Longest delay between two attempts. @default 300000 (5 minutes) */
+  readonly backoffMaxMs: number;
+  /** How often an idle dispatcher looks for due deliveries. @default 1000 */
+  readonly pollIntervalMs: number;
+  /** Per-request timeout. @default 10000 */
+  readonly timeoutMs: number;
+}
+
+/** Defaults of {@link WebhookDeliveryConfig}. */
+export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliveryConfig = Object.freeze({
+  maxAttempts: 8,
+  backoffBaseMs: 1000,
+  backoffMaxMs: 300_000,
+  pollIntervalMs: 1000,
+  timeoutMs: 10_000,
+});
+
+/** The variables of {@link WebhookDeliveryConfig}, by field. */
+export const WEBHOOK_ENV = {
+  maxAttempts: 'KEEL_WEBHOOK_MAX_ATTEMPTS',
+  backoffBaseMs: 'KEEL_WEBHOOK_BACKOFF_BASE_MS',
+  backoffMaxMs: 'KEEL_WEBHOOK_BACKOFF_MAX_MS',
+  pollIntervalMs: 'KEEL_WEBHOOK_POLL_INTERVAL_MS',
+  timeoutMs: 'KEEL_WEBHOOK_TIMEOUT_MS',
+} as const satisfies Record<keyof WebhookDeliveryConfig, string>;
+
 /** Everything `keel server` can be configured with. Resolved once by {@link resolveServerConfig}. */
 export interface ServerConfig {
   /** Interface to bind. @default '127.0.0.1' */
@@ -42,10 +77,12 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** S3 client settings, used when {@link artifactsDestination} is an `s3://` URI. */
   readonly s3: S3Config;
+  /** Webhook delivery settings. */
+  readonly webhooks: WebhookDeliveryConfig;
 }
 
 /** The scalar fields of {@link ServerConfig}, each set by one flag and one `KEEL_*` variable. */
-type ScalarField = Exclude<keyof ServerConfig, 's3'>;
+type ScalarField = Exclude<keyof ServerConfig, 's3' | 'webhooks'>;
 
 /** Options accepted by {@link resolveServerConfig}; anything missing comes from the environment, then defaults. */
 export type ServerConfigInput = Partial<Record<ScalarField, string | number | undefined>> & {
@@ -116,6 +153,7 @@ export function resolveServerConfig(
     workers,
     logLevel: pick('logLevel') ?? 'info',
     s3: resolveS3Config(input, env),
+    webhooks: resolveWebhookDeliveryConfig(env),
   });
 }
 
@@ -145,6 +183,21 @@ function resolveS3Config(input: ServerConfigInput, env: NodeJS.ProcessEnv): S3Co
           }),
         }
       : {}),
+  });
+}
+
+/** The webhook block of {@link resolveServerConfig}: `KEEL_WEBHOOK_*` variables, then defaults. */
+function resolveWebhookDeliveryConfig(env: NodeJS.ProcessEnv): WebhookDeliveryConfig {
+  const pick = (field: keyof WebhookDeliveryConfig, min: number, max: number): number => {
+    const raw = fromEnv(env, [WEBHOOK_ENV[field]]);
+    return raw === undefined ? DEFAULT_WEBHOOK_DELIVERY[field] : toInteger(WEBHOOK_ENV[field], raw, min, max);
+  };
+  return Object.freeze({
+    maxAttempts: pick('maxAttempts', 1, 100),
+    backoffBaseMs: pick('backoffBaseMs', 1, 3_600_000),
+    backoffMaxMs: pick('backoffMaxMs', 1, 86_400_000),
+    pollIntervalMs: pick('pollIntervalMs', 1, 3_600_000),
+    timeoutMs: pick('timeoutMs', 1, 600_000),
   });
 }
 

@@ -11,13 +11,26 @@ export { LocalArtifactStore } from './artifacts/local/local-artifact-store.js';
 export { ARTIFACT_STORE_SCHEMES, openArtifactStore } from './artifacts/open-artifact-store.js';
 export { S3ArtifactStore, type S3ArtifactStoreOptions } from './artifacts/s3/s3-artifact-store.js';
 export {
+  type AuditEvent,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditSearchQuery,
+  type AuditVerifyResult,
+  canonicalJson,
+  eventHash,
+  GENESIS_HASH,
+} from './audit/audit-log.js';
+export {
   CONFIG_ENV,
+  DEFAULT_WEBHOOK_DELIVERY,
   defaultDataDir,
   resolveServerConfig,
   S3_ENV,
   type S3Config,
   type ServerConfig,
   type ServerConfigInput,
+  WEBHOOK_ENV,
+  type WebhookDeliveryConfig,
 } from './config.js';
 export type { GcItemResult, GcOptions } from './services/gc-service.js';
 export { createServices, type Services, type ServicesOptions } from './services/services.js';

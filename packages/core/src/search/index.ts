@@ -16,6 +16,7 @@ export { formatFilter } from './format-filter.js';
 export { InvalidSearchError } from './invalid-search-error.js';
 export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter } from './parse-filter.js';
 export { parseOrderBy } from './parse-order-by.js';
+export { MODEL_VERSION_SEARCH_SCHEMA, REGISTERED_MODEL_SEARCH_SCHEMA } from './registry-schemas.js';
 export {
   type ClosedEntityOptions,
   defineSearchSchema,

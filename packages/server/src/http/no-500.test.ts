@@ -2,7 +2,9 @@ import { Kind, type TObject, type TSchema } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactRpcs } from '../routes/artifacts.js';
 import { experimentRpcs } from '../routes/experiments.js';
+import { lineageRpcs } from '../routes/lineage.js';
 import { metricRpcs } from '../routes/metrics.js';
+import { registryRpcs } from '../routes/registry.js';
 import { runRpcs } from '../routes/runs.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { testDialects } from '../testing/test-stores.js';
@@ -67,7 +69,14 @@ describe.each(dialects)('no request produces a 500 (%s)', (dialect) => {
     runId = (await t.post('runs/create', {})).body.run.info.run_id;
     // Only paths and schemas are needed here; the services behind them are the app's own.
     const unused = undefined as never;
-    rpcs = [...experimentRpcs(unused), ...runRpcs(unused), ...metricRpcs(unused), ...artifactRpcs(unused)];
+    rpcs = [
+      ...experimentRpcs(unused),
+      ...runRpcs(unused),
+      ...metricRpcs(unused),
+      ...artifactRpcs(unused),
+      ...registryRpcs(unused),
+      ...lineageRpcs(unused),
+    ];
   });
   afterAll(async () => {
     await t?.dispose();

@@ -14,6 +14,9 @@ export const MLFLOW_PREFIXES = [
   '/api/2.0/preview/mlflow',
 ] as const;
 
+/** Where Keel's own APIs (beyond MLflow's) are mounted: the public prefix and the UI's. */
+export const KEEL_PREFIXES = ['/api/2.0/keel', '/ajax-api/2.0/keel'] as const;
+
 /** What a handler knows about the call besides its message. */
 export interface RpcContext {
   readonly requestId: string;
@@ -24,7 +27,7 @@ export interface RpcContext {
 export interface RpcDefinition<S extends TObject> {
   /** Methods it answers; MLflow serves some searches on both GET and POST. */
   readonly methods: readonly RpcMethod[];
-  /** Path below the prefix, e.g. `/experiments/create`. */
+  /** Path below the prefix, e.g. `/experiments/create`; `:name` segments become message fields. */
   readonly path: string;
   readonly request: S;
   /** Returns the response message; `undefined` fields and empty lists are omitted on the wire. */
@@ -52,7 +55,7 @@ export function registerRpcs(app: FastifyInstance, definitions: readonly AnyRpc[
         handler: async (request, reply) => {
           const message = decodeMessage<Static<TObject>>(
             definition.request,
-            await requestFields(request),
+            withPathParams(await requestFields(request), request.params),
             request.method === 'GET',
           );
           const result = await definition.handler(message, { requestId: request.id, request });
@@ -61,6 +64,16 @@ export function registerRpcs(app: FastifyInstance, definitions: readonly AnyRpc[
       });
     }
   }
+}
+
+/**
+ * Path parameters (`/webhooks/:webhook_id`) are message fields too, as in MLflow's
+ * `/mlflow/webhooks/{webhook_id}`; they win over a same-named body or query field.
+ */
+function withPathParams(fields: unknown, params: unknown): unknown {
+  if (typeof params !== 'object' || params === null || Object.keys(params).length === 0) return fields;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return fields;
+  return { ...fields, ...params };
 }
 
 /**

@@ -194,7 +194,7 @@ function urlPath(request: FastifyRequest, allowRoot = false): string {
 }
 
 /** Streams a stored file as an attachment with a guessed type and `nosniff`, as MLflow does. */
-function sendFile(request: FastifyRequest, reply: FastifyReply, path: string, file: ArtifactObject) {
+export function sendFile(request: FastifyRequest, reply: FastifyReply, path: string, file: ArtifactObject) {
   reply
     .header('content-type', guessContentType(path))
     .header('content-disposition', attachmentDisposition(path))

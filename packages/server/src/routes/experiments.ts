@@ -1,5 +1,6 @@
 import type { VIEW_TYPES } from '@keel/core';
 import { Type } from '@sinclair/typebox';
+import { actorOf } from '../http/actor.js';
 import { type AnyRpc, rpc } from '../http/rpc.js';
 import type { ExperimentService } from '../services/tracking/experiment-service.js';
 import { toWireExperiment } from '../services/tracking/experiment-service.js';
@@ -40,12 +41,15 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
         artifact_location: Type.Optional(Type.String()),
         tags: Type.Optional(Type.Array(KeyValueSchema)),
       }),
-      handler: async (m) => ({
-        experiment_id: await experiments.create({
-          name: m.name,
-          ...(m.artifact_location !== undefined ? { artifactLocation: m.artifact_location } : {}),
-          ...(m.tags !== undefined ? { tags: m.tags.map(keyValue) } : {}),
-        }),
+      handler: async (m, context) => ({
+        experiment_id: await experiments.create(
+          {
+            name: m.name,
+            ...(m.artifact_location !== undefined ? { artifactLocation: m.artifact_location } : {}),
+            ...(m.tags !== undefined ? { tags: m.tags.map(keyValue) } : {}),
+          },
+          actorOf(context),
+        ),
       }),
     }),
     rpc({ methods: ['POST', 'GET'], path: '/experiments/search', request: SearchRequest, handler: search }),
@@ -73,8 +77,8 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
       methods: ['POST'],
       path: '/experiments/delete',
       request: Type.Object({ experiment_id: Type.String() }),
-      handler: async (m) => {
-        await experiments.delete(m.experiment_id);
+      handler: async (m, context) => {
+        await experiments.delete(m.experiment_id, actorOf(context));
         return {};
       },
     }),
@@ -82,8 +86,8 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
       methods: ['POST'],
       path: '/experiments/restore',
       request: Type.Object({ experiment_id: Type.String() }),
-      handler: async (m) => {
-        await experiments.restore(m.experiment_id);
+      handler: async (m, context) => {
+        await experiments.restore(m.experiment_id, actorOf(context));
         return {};
       },
     }),
@@ -91,8 +95,8 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
       methods: ['POST'],
       path: '/experiments/update',
       request: Type.Object({ experiment_id: Type.String(), new_name: Type.String() }),
-      handler: async (m) => {
-        await experiments.rename(m.experiment_id, m.new_name);
+      handler: async (m, context) => {
+        await experiments.rename(m.experiment_id, m.new_name, actorOf(context));
         return {};
       },
     }),
@@ -104,8 +108,8 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
         key: Type.String(),
         value: Type.Optional(Type.String()),
       }),
-      handler: async (m) => {
-        await experiments.setTag(m.experiment_id, m.key, m.value ?? '');
+      handler: async (m, context) => {
+        await experiments.setTag(m.experiment_id, m.key, m.value ?? '', actorOf(context));
         return {};
       },
     }),
@@ -113,8 +117,8 @@ export function experimentRpcs(experiments: ExperimentService): AnyRpc[] {
       methods: ['POST'],
       path: '/experiments/delete-experiment-tag',
       request: Type.Object({ experiment_id: Type.String(), key: Type.String() }),
-      handler: async (m) => {
-        await experiments.deleteTag(m.experiment_id, m.key);
+      handler: async (m, context) => {
+        await experiments.deleteTag(m.experiment_id, m.key, actorOf(context));
         return {};
       },
     }),

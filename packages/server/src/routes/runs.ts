@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { actorOf } from '../http/actor.js';
 import { type AnyRpc, rpc } from '../http/rpc.js';
 import type { RunService } from '../services/tracking/run-service.js';
 import { KeyValueSchema, keyValue, RunStatusSchema, ViewTypeSchema } from './schemas.js';
@@ -44,14 +45,17 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         start_time: Type.Optional(Type.Integer()),
         tags: Type.Optional(Type.Array(KeyValueSchema)),
       }),
-      handler: async (m) => ({
-        run: await runs.create({
-          ...(m.experiment_id !== undefined ? { experimentId: m.experiment_id } : {}),
-          ...(m.user_id !== undefined ? { userId: m.user_id } : {}),
-          ...(m.run_name !== undefined ? { runName: m.run_name } : {}),
-          ...(m.start_time !== undefined ? { startTime: m.start_time } : {}),
-          tags: (m.tags ?? []).map(keyValue),
-        }),
+      handler: async (m, context) => ({
+        run: await runs.create(
+          {
+            ...(m.experiment_id !== undefined ? { experimentId: m.experiment_id } : {}),
+            ...(m.user_id !== undefined ? { userId: m.user_id } : {}),
+            ...(m.run_name !== undefined ? { runName: m.run_name } : {}),
+            ...(m.start_time !== undefined ? { startTime: m.start_time } : {}),
+            tags: (m.tags ?? []).map(keyValue),
+          },
+          actorOf(context),
+        ),
       }),
     }),
     rpc({
@@ -63,21 +67,24 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         end_time: Type.Optional(Type.Integer()),
         run_name: Type.Optional(Type.String()),
       }),
-      handler: async (m) => ({
-        run_info: await runs.update({
-          runId: m.run_id,
-          ...(m.status !== undefined ? { status: m.status } : {}),
-          ...(m.end_time !== undefined ? { endTime: m.end_time } : {}),
-          ...(m.run_name !== undefined ? { runName: m.run_name } : {}),
-        }),
+      handler: async (m, context) => ({
+        run_info: await runs.update(
+          {
+            runId: m.run_id,
+            ...(m.status !== undefined ? { status: m.status } : {}),
+            ...(m.end_time !== undefined ? { endTime: m.end_time } : {}),
+            ...(m.run_name !== undefined ? { runName: m.run_name } : {}),
+          },
+          actorOf(context),
+        ),
       }),
     }),
     rpc({
       methods: ['POST'],
       path: '/runs/delete',
       request: RunIdOnly,
-      handler: async (m) => {
-        await runs.delete(m.run_id);
+      handler: async (m, context) => {
+        await runs.delete(m.run_id, actorOf(context));
         return {};
       },
     }),
@@ -85,8 +92,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
       methods: ['POST'],
       path: '/runs/restore',
       request: RunIdOnly,
-      handler: async (m) => {
-        await runs.restore(m.run_id);
+      handler: async (m, context) => {
+        await runs.restore(m.run_id, actorOf(context));
         return {};
       },
     }),
@@ -129,8 +136,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         timestamp: Type.Integer(),
         step: Type.Optional(Type.Integer()),
       }),
-      handler: async (m) => {
-        await runs.logBatch({ runId: m.run_id, metrics: [metricPoint(m)] });
+      handler: async (m, context) => {
+        await runs.logBatch({ runId: m.run_id, metrics: [metricPoint(m)] }, actorOf(context));
         return {};
       },
     }),
@@ -142,8 +149,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         key: Type.String(),
         value: Type.Optional(Type.String()),
       }),
-      handler: async (m) => {
-        await runs.logBatch({ runId: m.run_id, params: [keyValue(m)] });
+      handler: async (m, context) => {
+        await runs.logBatch({ runId: m.run_id, params: [keyValue(m)] }, actorOf(context));
         return {};
       },
     }),
@@ -155,8 +162,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         key: Type.String(),
         value: Type.Optional(Type.String()),
       }),
-      handler: async (m) => {
-        await runs.logBatch({ runId: m.run_id, tags: [keyValue(m)] });
+      handler: async (m, context) => {
+        await runs.logBatch({ runId: m.run_id, tags: [keyValue(m)] }, actorOf(context));
         return {};
       },
     }),
@@ -164,8 +171,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
       methods: ['POST'],
       path: '/runs/delete-tag',
       request: Type.Object({ run_id: Type.String(), key: Type.String() }),
-      handler: async (m) => {
-        await runs.deleteTag(m.run_id, m.key);
+      handler: async (m, context) => {
+        await runs.deleteTag(m.run_id, m.key, actorOf(context));
         return {};
       },
     }),
@@ -178,13 +185,16 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         params: Type.Optional(Type.Array(KeyValueSchema)),
         tags: Type.Optional(Type.Array(KeyValueSchema)),
       }),
-      handler: async (m) => {
-        await runs.logBatch({
-          runId: m.run_id,
-          metrics: (m.metrics ?? []).map(metricPoint),
-          params: (m.params ?? []).map(keyValue),
-          tags: (m.tags ?? []).map(keyValue),
-        });
+      handler: async (m, context) => {
+        await runs.logBatch(
+          {
+            runId: m.run_id,
+            metrics: (m.metrics ?? []).map(metricPoint),
+            params: (m.params ?? []).map(keyValue),
+            tags: (m.tags ?? []).map(keyValue),
+          },
+          actorOf(context),
+        );
         return {};
       },
     }),
@@ -192,8 +202,8 @@ export function runRpcs(runs: RunService): AnyRpc[] {
       methods: ['POST'],
       path: '/runs/log-model',
       request: Type.Object({ run_id: Type.String(), model_json: Type.String() }),
-      handler: async (m) => {
-        await runs.logModel(m.run_id, m.model_json);
+      handler: async (m, context) => {
+        await runs.logModel(m.run_id, m.model_json, actorOf(context));
         return {};
       },
     }),
@@ -205,11 +215,12 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         datasets: Type.Optional(Type.Array(DatasetInputSchema)),
         models: Type.Optional(Type.Array(Type.Object({ model_id: Type.String() }))),
       }),
-      handler: async (m) => {
+      handler: async (m, context) => {
         await runs.logInputs(
           m.run_id,
           m.datasets ?? [],
           (m.models ?? []).map((model) => model.model_id),
+          actorOf(context),
         );
         return {};
       },
@@ -221,10 +232,11 @@ export function runRpcs(runs: RunService): AnyRpc[] {
         run_id: Type.String(),
         models: Type.Array(Type.Object({ model_id: Type.String(), step: Type.Integer() })),
       }),
-      handler: async (m) => {
+      handler: async (m, context) => {
         await runs.logOutputs(
           m.run_id,
           m.models.map((model) => ({ modelId: model.model_id, step: model.step })),
+          actorOf(context),
         );
         return {};
       },

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { invalidParameter } from '@keel/core';
+import { invalidParameter, KeelError } from '@keel/core';
 import { joinArtifactPath, validateArtifactPath } from '../artifacts/artifact-path.js';
 import type {
   ArtifactObject,
@@ -10,6 +10,7 @@ import type {
   UploadedPart,
 } from '../artifacts/artifact-store.js';
 import { proxiedArtifactPath } from '../artifacts/proxied-uri.js';
+import { isRegistryStoragePath } from './registry/registry-storage.js';
 import type { RunService } from './tracking/run-service.js';
 
 /** Largest body the web UI's `upload-artifact` route accepts, as in MLflow. */
@@ -45,7 +46,7 @@ export class ArtifactService {
 
   /** Streams a file into the store (proxy PUT). */
   async upload(path: string, body: Readable, options: PutOptions = {}): Promise<void> {
-    await this.options.store.put(path, body, options);
+    await this.options.store.put(writable(path), body, options);
   }
 
   /** Opens a file of the store (proxy GET). */
@@ -62,7 +63,7 @@ export class ArtifactService {
   async delete(path: string): Promise<void> {
     if (path === '')
       throw invalidParameter("Invalid value for parameter 'path': the artifact root cannot be deleted");
-    await this.options.store.delete(path);
+    await this.options.store.delete(writable(path));
   }
 
   /**
@@ -121,7 +122,7 @@ export class ArtifactService {
     options: PutOptions = {},
   ): Promise<void> {
     const { root } = await this.runRoot(runId);
-    await this.options.store.put(joinArtifactPath(root, path), body, options);
+    await this.options.store.put(writable(joinArtifactPath(root, path)), body, options);
   }
 
   /** The run's artifact URI and the store path it maps to. */
@@ -139,6 +140,20 @@ export class ArtifactService {
   private multipartTarget(dir: string, localFile: string): string {
     // The client's path may be a Windows one: its last segment after either separator is the name.
     const name = localFile.split(/[\\/]/).pop() ?? '';
-    return joinArtifactPath(dir, validateArtifactPath(name, { field: 'path' }));
+    return writable(joinArtifactPath(dir, validateArtifactPath(name, { field: 'path' })));
   }
+}
+
+/**
+ * Registered model versions are immutable: their copies in registry storage can be read through
+ * the proxy but never written or deleted (only the registry service does that).
+ */
+function writable(path: string): string {
+  if (isRegistryStoragePath(path)) {
+    throw new KeelError(
+      'PERMISSION_DENIED',
+      `Artifact path '${path}' belongs to a registered model version, which is immutable`,
+    );
+  }
+  return path;
 }

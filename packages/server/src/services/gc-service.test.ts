@@ -6,8 +6,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalArtifactStore } from '../artifacts/local/local-artifact-store.js';
 import { S3ArtifactStore } from '../artifacts/s3/s3-artifact-store.js';
+import { systemActor } from '../changes/change.js';
 import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
 import { createServices, type Services } from './services.js';
+
+const actor = systemActor('gc-test');
 
 const dialects = await testDialects();
 
@@ -48,20 +51,23 @@ describe.each(dialects)('GcService on %s', (dialect) => {
   };
 
   const runWithData = async (experimentId = '0') => {
-    const run = await services.runs.create({ experimentId });
+    const run = await services.runs.create({ experimentId }, actor);
     const runId = run.info.run_id;
-    await services.runs.logBatch({
-      runId,
-      metrics: [{ key: 'loss', value: 1, timestamp: 1, step: 0 }],
-      params: [{ key: 'lr', value: '0.1' }],
-    });
+    await services.runs.logBatch(
+      {
+        runId,
+        metrics: [{ key: 'loss', value: 1, timestamp: 1, step: 0 }],
+        params: [{ key: 'lr', value: '0.1' }],
+      },
+      actor,
+    );
     return runId;
   };
 
   it('removes deleted runs with everything logged to them and keeps active ones', async () => {
     const deleted = await runWithData();
     const kept = await runWithData();
-    await services.runs.delete(deleted);
+    await services.runs.delete(deleted, actor);
     const results = await services.gc.collect();
     expect(results).toContainEqual({ kind: 'run', id: deleted, status: 'removed' });
     expect(results.find((r) => r.id === kept)).toBeUndefined();
@@ -73,10 +79,10 @@ describe.each(dialects)('GcService on %s', (dialect) => {
 
   it('honours --older-than and reports per item instead of stopping', async () => {
     const old = await runWithData();
-    await services.runs.delete(old);
+    await services.runs.delete(old, actor);
     now += 10_000;
     const recent = await runWithData();
-    await services.runs.delete(recent);
+    await services.runs.delete(recent, actor);
     const active = await runWithData();
     const results = await services.gc.collect({
       olderThanMs: 5_000,
@@ -92,16 +98,16 @@ describe.each(dialects)('GcService on %s', (dialect) => {
   });
 
   it('removes deleted experiments with their runs', async () => {
-    const experimentId = await services.experiments.create({ name: `gc-${dialect}` });
+    const experimentId = await services.experiments.create({ name: `gc-${dialect}` }, actor);
     const runId = await runWithData(experimentId);
-    await services.experiments.delete(experimentId);
+    await services.experiments.delete(experimentId, actor);
     const results = await services.gc.collect({ experimentIds: [experimentId] });
     expect(results).toEqual([{ kind: 'experiment', id: experimentId, status: 'removed' }]);
     expect(await countRows('experiments', experimentId)).toBe(0);
     expect(await countRows('runs', runId)).toBe(0);
     expect(await countRows('metrics', runId)).toBe(0);
     // The name is free again.
-    expect(await services.experiments.create({ name: `gc-${dialect}` })).toMatch(/^\d+$/);
+    expect(await services.experiments.create({ name: `gc-${dialect}` }, actor)).toMatch(/^\d+$/);
   });
 
   it('deletes the artifact folders of the runs it removes and keeps the others', async () => {
@@ -113,7 +119,7 @@ describe.each(dialects)('GcService on %s', (dialect) => {
     ];
     const keptFile = await logArtifact(kept, 'model/model.onnx');
     expect(doomedFiles.every((file) => existsSync(file))).toBe(true);
-    await services.runs.delete(doomed);
+    await services.runs.delete(doomed, actor);
     const results = await services.gc.collect({ runIds: [doomed] });
     expect(results).toEqual([{ kind: 'run', id: doomed, status: 'removed' }]);
     expect(doomedFiles.some((file) => existsSync(file))).toBe(false);
@@ -122,13 +128,13 @@ describe.each(dialects)('GcService on %s', (dialect) => {
   });
 
   it('deletes the artifacts of every run of an experiment it removes', async () => {
-    const experimentId = await services.experiments.create({ name: `gc-artifacts-${dialect}` });
+    const experimentId = await services.experiments.create({ name: `gc-artifacts-${dialect}` }, actor);
     const active = await runWithData(experimentId);
     const alreadyDeleted = await runWithData(experimentId);
     const files = [await logArtifact(active, 'a.txt'), await logArtifact(alreadyDeleted, 'b.txt')];
     const other = await logArtifact(await runWithData(), 'other.txt');
-    await services.runs.delete(alreadyDeleted);
-    await services.experiments.delete(experimentId);
+    await services.runs.delete(alreadyDeleted, actor);
+    await services.experiments.delete(experimentId, actor);
     const results = await services.gc.collect({ experimentIds: [experimentId] });
     expect(results).toEqual([{ kind: 'experiment', id: experimentId, status: 'removed' }]);
     expect(files.some((file) => existsSync(file))).toBe(false);
@@ -147,8 +153,8 @@ describe.each(dialects)('GcService on %s', (dialect) => {
     const broken = createServices(t.store, { artifacts: unreachable, clock: () => now });
     const first = await runWithData();
     const second = await runWithData();
-    await services.runs.delete(first);
-    await services.runs.delete(second);
+    await services.runs.delete(first, actor);
+    await services.runs.delete(second, actor);
     try {
       const results = await broken.gc.collect({ runIds: [first, second] });
       expect(results).toEqual([
@@ -180,15 +186,18 @@ describe.each(dialects)('GcService on %s', (dialect) => {
   it('leaves artifacts under URIs Keel does not own alone', async () => {
     const external = mkdtempSync(join(tmpdir(), 'keel-gc-external-'));
     try {
-      const experimentId = await services.experiments.create({
-        name: `gc-external-${dialect}`,
-        artifactLocation: pathToFileURL(external).href,
-      });
+      const experimentId = await services.experiments.create(
+        {
+          name: `gc-external-${dialect}`,
+          artifactLocation: pathToFileURL(external).href,
+        },
+        actor,
+      );
       const runId = await runWithData(experimentId);
       const file = join(external, runId, 'artifacts', 'kept.txt');
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, 'not Keel’s to delete');
-      await services.runs.delete(runId);
+      await services.runs.delete(runId, actor);
       expect(await services.gc.collect({ runIds: [runId] })).toEqual([
         { kind: 'run', id: runId, status: 'removed' },
       ]);

@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { proxiedArtifactPath } from '../artifacts/proxied-uri.js';
+import { type Actor, systemActor } from '../changes/change.js';
 import type { ExperimentStore } from '../store/experiment-store.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Clock } from './clock.js';
@@ -43,7 +44,8 @@ export interface GcServiceOptions {
 export class GcService {
   constructor(private readonly options: GcServiceOptions) {}
 
-  async collect(options: GcOptions = {}): Promise<GcItemResult[]> {
+  /** Each purge is recorded (`run.purged`, `experiment.purged`) under `actor`. */
+  async collect(options: GcOptions = {}, actor: Actor = systemActor('keel gc')): Promise<GcItemResult[]> {
     const before = options.olderThanMs === undefined ? undefined : this.options.clock() - options.olderThanMs;
     const results: GcItemResult[] = [];
     const everything = options.runIds === undefined && options.experimentIds === undefined;
@@ -52,12 +54,12 @@ export class GcService {
     const experimentIds =
       options.experimentIds?.map(Number) ??
       (everything ? await this.options.experiments.deletedIds(before) : []);
-    for (const runId of runIds) results.push(await this.collectRun(runId, before));
-    for (const id of experimentIds) results.push(await this.collectExperiment(id, before));
+    for (const runId of runIds) results.push(await this.collectRun(runId, before, actor));
+    for (const id of experimentIds) results.push(await this.collectExperiment(id, before, actor));
     return results;
   }
 
-  private async collectRun(runId: string, before: number | undefined): Promise<GcItemResult> {
+  private async collectRun(runId: string, before: number | undefined, actor: Actor): Promise<GcItemResult> {
     const item = { kind: 'run', id: runId } as const;
     try {
       const run = await this.options.runs.get(runId);
@@ -69,14 +71,18 @@ export class GcService {
       }
       const failure = await this.deleteArtifacts([runArtifactFolder(run.run_uuid, run.artifact_uri)]);
       if (failure) return { ...item, status: 'failed', reason: failure };
-      await this.options.runs.purge(runId);
+      await this.options.runs.purge(runId, actor);
       return { ...item, status: 'removed' };
     } catch (error) {
       return { ...item, status: 'failed', reason: (error as Error).message };
     }
   }
 
-  private async collectExperiment(id: number, before: number | undefined): Promise<GcItemResult> {
+  private async collectExperiment(
+    id: number,
+    before: number | undefined,
+    actor: Actor,
+  ): Promise<GcItemResult> {
     const item = { kind: 'experiment', id: String(id) } as const;
     try {
       if (!Number.isSafeInteger(id)) return { ...item, status: 'skipped', reason: 'no such experiment' };
@@ -101,7 +107,7 @@ export class GcService {
       }
       const failure = await this.deleteArtifacts(folders);
       if (failure) return { ...item, status: 'failed', reason: failure };
-      await this.options.experiments.purge(id);
+      await this.options.experiments.purge(id, actor);
       return { ...item, status: 'removed' };
     } catch (error) {
       return { ...item, status: 'failed', reason: (error as Error).message };

@@ -1,12 +1,22 @@
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { ChangeRecorder, type ChangeSink } from '../changes/change.js';
+import type { WebhookDeliveryConfig } from '../config.js';
 import { createBatchWriter } from '../store/batch-writer-factory.js';
 import type { StoreConnection } from '../store/database.js';
 import { ExperimentStore } from '../store/experiment-store.js';
 import { MetricStore } from '../store/metric-store.js';
+import { RegistryStore } from '../store/registry-store.js';
 import { RunStore } from '../store/run-store.js';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
+import { WebhookService } from '../webhooks/webhook-service.js';
+import { WebhookSink } from '../webhooks/webhook-sink.js';
+import { WebhookStore } from '../webhooks/webhook-store.js';
 import { ArtifactService } from './artifact-service.js';
 import { type Clock, systemClock } from './clock.js';
 import { GcService } from './gc-service.js';
+import { LineageService } from './lineage-service.js';
+import { RegistryService } from './registry/registry-service.js';
 import { ExperimentService } from './tracking/experiment-service.js';
 import { MetricService } from './tracking/metric-service.js';
 import { RunService } from './tracking/run-service.js';
@@ -21,6 +31,16 @@ export interface Services {
   metrics: MetricService;
   artifacts: ArtifactService;
   gc: GcService;
+  /** The model registry (MLflow's registered models and versions). */
+  registry: RegistryService;
+  lineage: LineageService;
+  /** Every state change goes through it, inside its transaction (webhook outbox, audit log). */
+  recorder: ChangeRecorder;
+  /** The hash-chained audit log: search and verify. */
+  audit: AuditLog;
+  webhooks: WebhookService;
+  /** Sends the webhook outbox; `buildApp` starts it with the server and stops it on close. */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 /** What {@link createServices} wires besides the backend store. */
@@ -29,6 +49,10 @@ export interface ServicesOptions {
   artifacts: ArtifactStore;
   /** Source of "now"; tests pass a fixed clock. @default systemClock */
   clock?: Clock;
+  /** Webhook delivery settings (see `resolveServerConfig`). @default DEFAULT_WEBHOOK_DELIVERY */
+  webhooks?: Partial<WebhookDeliveryConfig>;
+  /** Extra change sinks, after the audit log and webhooks (tests use one that fails). @default [] */
+  changeSinks?: readonly ChangeSink[];
 }
 
 /**
@@ -39,8 +63,21 @@ export interface ServicesOptions {
  */
 export function createServices(store: StoreConnection, options: ServicesOptions): Services {
   const clock = options.clock ?? systemClock;
-  const experimentStore = new ExperimentStore(store.db, store.dialect);
-  const runStore = new RunStore(store.db, store.dialect);
+  const audit = new AuditLog({ db: store.db, dialect: store.dialect, clock });
+  const webhookStore = new WebhookStore(store.db);
+  const webhookDispatcher = new WebhookDispatcher({
+    store: webhookStore,
+    clock,
+    ...(options.webhooks ? { config: options.webhooks } : {}),
+  });
+  // The stores record every change through it, so it is built before them.
+  const recorder = new ChangeRecorder([
+    audit,
+    new WebhookSink({ store: webhookStore, clock, onEnqueued: () => webhookDispatcher.wake() }),
+    ...(options.changeSinks ?? []),
+  ]);
+  const experimentStore = new ExperimentStore(store.db, store.dialect, recorder);
+  const runStore = new RunStore(store.db, store.dialect, recorder);
   const metricStore = new MetricStore(store);
   const experiments = new ExperimentService({
     store: experimentStore,
@@ -50,7 +87,7 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
   const runs = new RunService({
     runs: runStore,
     metrics: metricStore,
-    batches: createBatchWriter(store),
+    batches: createBatchWriter(store, { recorder, audit }),
     experiments,
     clock,
   });
@@ -62,5 +99,32 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     artifacts: options.artifacts,
     clock,
   });
-  return { experiments, runs, metrics, artifacts, gc };
+  const webhooks = new WebhookService({
+    db: store.db,
+    store: webhookStore,
+    clock,
+    recorder,
+    timeoutMs: webhookDispatcher.settings.timeoutMs,
+  });
+  const registry = new RegistryService({
+    store: new RegistryStore(store.db, store.dialect),
+    artifacts: options.artifacts,
+    runs,
+    changes: recorder,
+    clock,
+  });
+  const lineage = new LineageService({ registry, runs, experiments });
+  return {
+    experiments,
+    runs,
+    metrics,
+    artifacts,
+    gc,
+    registry,
+    lineage,
+    recorder,
+    audit,
+    webhooks,
+    webhookDispatcher,
+  };
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../audit/audit-log.js';
+import { ChangeRecorder, systemActor } from '../changes/change.js';
 import { createTestStore, insertTestRun, type TestStore, testDialects } from '../testing/test-stores.js';
 import type { BatchWriter, MetricPoint, RunBatch } from './batch-writer.js';
 import { createBatchWriter } from './batch-writer-factory.js';
@@ -12,11 +14,14 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   beforeAll(async () => {
     test = await createTestStore(dialect);
-    writer = createBatchWriter(test.store);
+    const audit = new AuditLog({ db: test.store.db, dialect });
+    writer = createBatchWriter(test.store, { recorder: new ChangeRecorder([audit]), audit });
   });
   afterAll(async () => {
     await test.dispose();
   });
+
+  const writeBatch = (b: RunBatch) => writer.write(b, systemActor('batch-test'));
 
   async function newRun(): Promise<string> {
     runCount += 1;
@@ -58,7 +63,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('writes params, tags, metric history and latest metrics of one batch', async () => {
     const runId = await newRun();
-    const result = await writer.write(
+    const result = await writeBatch(
       batch(runId, {
         params: [
           { key: 'lr', value: '0.1' },
@@ -89,8 +94,8 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('accepts a param logged again with the same value', async () => {
     const runId = await newRun();
-    await writer.write(batch(runId, { params: [{ key: 'lr', value: '0.1' }] }));
-    const again = await writer.write(
+    await writeBatch(batch(runId, { params: [{ key: 'lr', value: '0.1' }] }));
+    const again = await writeBatch(
       batch(runId, {
         params: [
           { key: 'lr', value: '0.1' },
@@ -108,7 +113,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('rejects a whole batch that changes a stored param, writing nothing', async () => {
     const runId = await newRun();
-    await writer.write(
+    await writeBatch(
       batch(runId, {
         params: [{ key: 'lr', value: '0.1' }],
         tags: [{ key: 'team', value: 'vision' }],
@@ -116,7 +121,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
       }),
     );
     const before = await snapshot(runId);
-    const result = await writer.write(
+    const result = await writeBatch(
       batch(runId, {
         params: [
           { key: 'epochs', value: '10' },
@@ -135,7 +140,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('rejects a batch that gives one param two values, writing nothing', async () => {
     const runId = await newRun();
-    const result = await writer.write(
+    const result = await writeBatch(
       batch(runId, {
         params: [
           { key: 'lr', value: '0.1' },
@@ -151,8 +156,8 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('upserts tags, the last value in a batch winning', async () => {
     const runId = await newRun();
-    await writer.write(batch(runId, { tags: [{ key: 'stage', value: 'one' }] }));
-    await writer.write(
+    await writeBatch(batch(runId, { tags: [{ key: 'stage', value: 'one' }] }));
+    await writeBatch(
       batch(runId, {
         tags: [
           { key: 'stage', value: 'two' },
@@ -169,8 +174,8 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('stores an identical point once, within a batch and across batches', async () => {
     const runId = await newRun();
-    await writer.write(batch(runId, { metrics: [point('loss', 1, 100, 0.5), point('loss', 1, 100, 0.5)] }));
-    await writer.write(
+    await writeBatch(batch(runId, { metrics: [point('loss', 1, 100, 0.5), point('loss', 1, 100, 0.5)] }));
+    await writeBatch(
       batch(runId, {
         metrics: [point('loss', 1, 100, 0.5), point('loss', 1, 100, 0.25), point('loss', 1, 101, 0.5)],
       }),
@@ -188,55 +193,55 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
       (await snapshot(runId)).latest.find((row) => row.key === key) ?? { missing: key };
 
     // Within one batch the greatest point wins wherever it sits.
-    await writer.write(
+    await writeBatch(
       batch(runId, { metrics: [point('m', 3, 300, 1), point('m', 5, 100, 2), point('m', 4, 900, 3)] }),
     );
     expect(await latestOf('m')).toEqual({ key: 'm', step: 5, timestamp: 100, value: 2, is_nan: 0 });
 
     // An older step logged later (a backfill) does not replace it.
-    await writer.write(batch(runId, { metrics: [point('m', 2, 10_000, 99)] }));
+    await writeBatch(batch(runId, { metrics: [point('m', 2, 10_000, 99)] }));
     expect(await latestOf('m')).toEqual({ key: 'm', step: 5, timestamp: 100, value: 2, is_nan: 0 });
 
     // Same step: the later timestamp wins, then the larger value.
-    await writer.write(batch(runId, { metrics: [point('m', 5, 200, -1)] }));
+    await writeBatch(batch(runId, { metrics: [point('m', 5, 200, -1)] }));
     expect(await latestOf('m')).toEqual({ key: 'm', step: 5, timestamp: 200, value: -1, is_nan: 0 });
-    await writer.write(batch(runId, { metrics: [point('m', 5, 200, -2)] }));
+    await writeBatch(batch(runId, { metrics: [point('m', 5, 200, -2)] }));
     expect(await latestOf('m')).toEqual({ key: 'm', step: 5, timestamp: 200, value: -1, is_nan: 0 });
-    await writer.write(batch(runId, { metrics: [point('m', 5, 200, 7)] }));
+    await writeBatch(batch(runId, { metrics: [point('m', 5, 200, 7)] }));
     expect(await latestOf('m')).toEqual({ key: 'm', step: 5, timestamp: 200, value: 7, is_nan: 0 });
 
     // A greater step wins even with an earlier timestamp.
-    await writer.write(batch(runId, { metrics: [point('m', 6, 1, 0)] }));
+    await writeBatch(batch(runId, { metrics: [point('m', 6, 1, 0)] }));
     expect(await latestOf('m')).toEqual({ key: 'm', step: 6, timestamp: 1, value: 0, is_nan: 0 });
   });
 
   it('ranks NaN below every number when step and timestamp tie', async () => {
     const runId = await newRun();
-    await writer.write(batch(runId, { metrics: [point('a', 1, 10, Number.NaN)] }));
+    await writeBatch(batch(runId, { metrics: [point('a', 1, 10, Number.NaN)] }));
     expect((await snapshot(runId)).latest).toEqual([
       { key: 'a', step: 1, timestamp: 10, value: null, is_nan: 1 },
     ]);
 
     // A number replaces a stored NaN at the same step and time…
-    await writer.write(batch(runId, { metrics: [point('a', 1, 10, Number.NEGATIVE_INFINITY)] }));
+    await writeBatch(batch(runId, { metrics: [point('a', 1, 10, Number.NEGATIVE_INFINITY)] }));
     expect((await snapshot(runId)).latest).toEqual([
       { key: 'a', step: 1, timestamp: 10, value: Number.NEGATIVE_INFINITY, is_nan: 0 },
     ]);
     // …and a NaN does not replace a number.
-    await writer.write(batch(runId, { metrics: [point('a', 1, 10, Number.NaN)] }));
+    await writeBatch(batch(runId, { metrics: [point('a', 1, 10, Number.NaN)] }));
     expect((await snapshot(runId)).latest).toEqual([
       { key: 'a', step: 1, timestamp: 10, value: Number.NEGATIVE_INFINITY, is_nan: 0 },
     ]);
     // Inside one batch too, whichever comes first.
-    await writer.write(batch(runId, { metrics: [point('b', 0, 0, 3), point('b', 0, 0, Number.NaN)] }));
-    await writer.write(batch(runId, { metrics: [point('c', 0, 0, Number.NaN), point('c', 0, 0, 3)] }));
+    await writeBatch(batch(runId, { metrics: [point('b', 0, 0, 3), point('b', 0, 0, Number.NaN)] }));
+    await writeBatch(batch(runId, { metrics: [point('c', 0, 0, Number.NaN), point('c', 0, 0, 3)] }));
     const latest = (await snapshot(runId)).latest;
     expect(latest.filter((row) => row.key !== 'a')).toEqual([
       { key: 'b', step: 0, timestamp: 0, value: 3, is_nan: 0 },
       { key: 'c', step: 0, timestamp: 0, value: 3, is_nan: 0 },
     ]);
     // A later step wins even when its value is NaN.
-    await writer.write(batch(runId, { metrics: [point('b', 1, 0, Number.NaN)] }));
+    await writeBatch(batch(runId, { metrics: [point('b', 1, 0, Number.NaN)] }));
     expect((await snapshot(runId)).latest.find((row) => row.key === 'b')).toEqual({
       key: 'b',
       step: 1,
@@ -248,7 +253,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('round-trips NaN and ±Infinity in the history', async () => {
     const runId = await newRun();
-    await writer.write(
+    await writeBatch(
       batch(runId, {
         metrics: [
           point('x', 0, 1, Number.NaN),
@@ -273,7 +278,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
     expect((await snapshot(runId)).latest).toEqual([
       { key: 'x', step: 5, timestamp: 1, value: -Number.MIN_VALUE, is_nan: 0 },
     ]);
-    await writer.write(batch(runId, { metrics: [point('y', 9, 1, Number.POSITIVE_INFINITY)] }));
+    await writeBatch(batch(runId, { metrics: [point('y', 9, 1, Number.POSITIVE_INFINITY)] }));
     expect((await snapshot(runId)).latest.find((row) => row.key === 'y')).toEqual({
       key: 'y',
       step: 9,
@@ -287,14 +292,14 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
     const runId = await newRun();
     const timestamp = 1_767_225_600_123;
     const step = 2 ** 40 + 1;
-    await writer.write(batch(runId, { metrics: [point('t', step, timestamp, 1)] }));
+    await writeBatch(batch(runId, { metrics: [point('t', step, timestamp, 1)] }));
     expect((await snapshot(runId)).metrics).toEqual([{ key: 't', step, timestamp, value: 1, is_nan: 0 }]);
   });
 
   it('writes every point of a batch larger than one insert statement', async () => {
     const runId = await newRun();
     const metrics = Array.from({ length: 12_345 }, (_, i) => point(`k${i % 7}`, i, 1000 + i, i / 2));
-    expect(await writer.write(batch(runId, { metrics }))).toEqual({ conflicts: [] });
+    expect(await writeBatch(batch(runId, { metrics }))).toEqual({ conflicts: [] });
     const { metrics: stored, latest } = await snapshot(runId);
     expect(stored).toHaveLength(12_345);
     expect(new Set(stored.map((row) => `${row.key}/${row.step}`)).size).toBe(12_345);
@@ -312,7 +317,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
     const runId = await newRun();
     const bad = { key: null, step: 1, timestamp: 1, value: 1 } as unknown as MetricPoint;
     await expect(
-      writer.write(
+      writeBatch(
         batch(runId, {
           params: [{ key: 'lr', value: '0.1' }],
           tags: [{ key: 'team', value: 'vision' }],
@@ -325,9 +330,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
 
   it('rejects a batch for an unknown run without writing', async () => {
     await expect(
-      writer.write(
-        batch('no-such-run', { tags: [{ key: 'a', value: 'b' }], metrics: [point('m', 0, 0, 1)] }),
-      ),
+      writeBatch(batch('no-such-run', { tags: [{ key: 'a', value: 'b' }], metrics: [point('m', 0, 0, 1)] })),
     ).rejects.toThrow();
     expect(await snapshot('no-such-run')).toEqual({ params: [], tags: [], metrics: [], latest: [] });
   });
@@ -352,7 +355,7 @@ describe.each(dialects)('BatchWriter on %s', (dialect) => {
       })
       .catch((error: unknown) => error);
     await started;
-    const write = writer.write(
+    const write = writeBatch(
       batch(runId, { tags: [{ key: 'batch', value: 'y' }], metrics: [point('m', 0, 0, 1)] }),
     );
     // Let the writer run as far as it can while the other transaction is still open.

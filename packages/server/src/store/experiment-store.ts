@@ -1,5 +1,6 @@
 import type { Comparison, FilterExpr, LifecycleStage, OrderByClause } from '@keel/core';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import type { Actor, ChangeSink } from '../changes/change.js';
 import type { DialectName } from './dialect.js';
 import { groupBy } from './group-by.js';
 import type { Database, ExperimentRow, KeyValueRow } from './schema.js';
@@ -30,21 +31,29 @@ export interface ExperimentSearchQuery {
 
 type Row = Omit<ExperimentRow, 'experiment_id'> & { experiment_id: number };
 
-/** SQL for experiments and their tags. Knows nothing of HTTP or MLflow's rules. */
+/**
+ * SQL for experiments and their tags. Knows nothing of HTTP or MLflow's rules. Every write runs
+ * in one transaction with its `recorder.record` call, so a change and its audit event commit or
+ * roll back together; `before` values are read inside that transaction.
+ */
 export class ExperimentStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
+    private readonly recorder: ChangeSink,
   ) {}
 
   /** Inserts an experiment; when no artifact location is given it becomes `<root>/<id>`. */
-  async insert(values: {
-    name: string;
-    artifactLocation?: string;
-    artifactRoot: string;
-    tags: readonly KeyValueRow[];
-    now: number;
-  }): Promise<number> {
+  async insert(
+    values: {
+      name: string;
+      artifactLocation?: string;
+      artifactRoot: string;
+      tags: readonly KeyValueRow[];
+      now: number;
+    },
+    actor: Actor,
+  ): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const { experiment_id } = await trx
         .insertInto('experiments')
@@ -58,10 +67,11 @@ export class ExperimentStore {
         .returning('experiment_id')
         .executeTakeFirstOrThrow();
       const id = Number(experiment_id);
+      const artifactLocation = values.artifactLocation ?? `${values.artifactRoot.replace(/\/+$/, '')}/${id}`;
       if (values.artifactLocation === undefined) {
         await trx
           .updateTable('experiments')
-          .set({ artifact_location: `${values.artifactRoot.replace(/\/+$/, '')}/${id}` })
+          .set({ artifact_location: artifactLocation })
           .where('experiment_id', '=', id)
           .execute();
       }
@@ -74,6 +84,16 @@ export class ExperimentStore {
           )
           .execute();
       }
+      await this.recorder.record(trx, actor, {
+        action: 'experiment.created',
+        entity: 'experiment',
+        entityId: String(id),
+        after: {
+          name: values.name,
+          artifact_location: artifactLocation,
+          tags: values.tags.map(({ key, value }) => ({ key, value })),
+        },
+      });
       return id;
     });
   }
@@ -115,35 +135,69 @@ export class ExperimentStore {
     return this.withTags(rows as Row[]);
   }
 
-  async rename(id: number, name: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('experiments')
-      .set({ name, last_update_time: now })
-      .where('experiment_id', '=', id)
-      .execute();
-  }
-
-  async setTag(id: number, key: string, value: string): Promise<void> {
-    await this.db
-      .insertInto('experiment_tags')
-      .values({ experiment_id: id, key, value })
-      .onConflict((oc) => oc.columns(['experiment_id', 'key']).doUpdateSet({ value }))
-      .execute();
-  }
-
-  /** Returns whether a tag was removed. */
-  async deleteTag(id: number, key: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('experiment_tags')
-      .where('experiment_id', '=', id)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
-  }
-
-  /** Sets the lifecycle stage of the experiment and of all its runs, atomically. */
-  async setLifecycleStage(id: number, stage: LifecycleStage, now: number): Promise<void> {
+  async rename(id: number, name: string, now: number, actor: Actor): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      const before = await this.#row(trx, id);
+      await trx
+        .updateTable('experiments')
+        .set({ name, last_update_time: now })
+        .where('experiment_id', '=', id)
+        .execute();
+      await this.recorder.record(trx, actor, {
+        action: 'experiment.renamed',
+        entity: 'experiment',
+        entityId: String(id),
+        before: { name: before?.name },
+        after: { name },
+      });
+    });
+  }
+
+  async setTag(id: number, key: string, value: string, actor: Actor): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = await this.#tagValue(trx, id, key);
+      await trx
+        .insertInto('experiment_tags')
+        .values({ experiment_id: id, key, value })
+        .onConflict((oc) => oc.columns(['experiment_id', 'key']).doUpdateSet({ value }))
+        .execute();
+      await this.recorder.record(trx, actor, {
+        action: 'experiment_tag.set',
+        entity: 'experiment',
+        entityId: String(id),
+        ...(before === undefined ? {} : { before: { key, value: before } }),
+        after: { key, value },
+      });
+    });
+  }
+
+  /** Returns whether a tag was removed (nothing is recorded when there was none). */
+  async deleteTag(id: number, key: string, actor: Actor): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const before = await this.#tagValue(trx, id, key);
+      if (before === undefined) return false;
+      await trx
+        .deleteFrom('experiment_tags')
+        .where('experiment_id', '=', id)
+        .where('key', '=', key)
+        .execute();
+      await this.recorder.record(trx, actor, {
+        action: 'experiment_tag.deleted',
+        entity: 'experiment',
+        entityId: String(id),
+        before: { key, value: before },
+      });
+      return true;
+    });
+  }
+
+  /**
+   * Sets the lifecycle stage of the experiment and of all its runs, atomically; recorded as
+   * `experiment.deleted` or `experiment.restored`.
+   */
+  async setLifecycleStage(id: number, stage: LifecycleStage, now: number, actor: Actor): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = await this.#row(trx, id);
       await trx
         .updateTable('experiments')
         .set({ lifecycle_stage: stage, last_update_time: now })
@@ -154,6 +208,13 @@ export class ExperimentStore {
         .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
         .where('experiment_id', '=', id)
         .execute();
+      await this.recorder.record(trx, actor, {
+        action: stage === 'deleted' ? 'experiment.deleted' : 'experiment.restored',
+        entity: 'experiment',
+        entityId: String(id),
+        before: { lifecycle_stage: before?.lifecycle_stage },
+        after: { lifecycle_stage: stage },
+      });
     });
   }
 
@@ -168,8 +229,41 @@ export class ExperimentStore {
   }
 
   /** Permanently removes an experiment; its runs, tags and dataset rows go with it (cascade). */
-  async purge(id: number): Promise<void> {
-    await this.db.deleteFrom('experiments').where('experiment_id', '=', id).execute();
+  async purge(id: number, actor: Actor): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = await this.#row(trx, id);
+      if (!before) return;
+      await trx.deleteFrom('experiments').where('experiment_id', '=', id).execute();
+      await this.recorder.record(trx, actor, {
+        action: 'experiment.purged',
+        entity: 'experiment',
+        entityId: String(id),
+        before: { name: before.name, lifecycle_stage: before.lifecycle_stage },
+      });
+    });
+  }
+
+  #row(trx: Transaction<Database>, id: number) {
+    return (
+      trx
+        .selectFrom('experiments')
+        .select(['name', 'lifecycle_stage'])
+        .where('experiment_id', '=', id)
+        // Locks the row on PostgreSQL so `before` is what this transaction replaces.
+        .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirst()
+    );
+  }
+
+  async #tagValue(trx: Transaction<Database>, id: number, key: string): Promise<string | undefined> {
+    const row = await trx
+      .selectFrom('experiment_tags')
+      .select('value')
+      .where('experiment_id', '=', id)
+      .where('key', '=', key)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    return row?.value;
   }
 
   private comparison(c: Comparison): RawBuilder<boolean> {

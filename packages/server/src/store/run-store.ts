@@ -5,7 +5,8 @@ import {
   type OrderByClause,
   TAG_DATASET_CONTEXT,
 } from '@keel/core';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import type { Actor, Change, ChangeSink } from '../changes/change.js';
 import type { DialectName } from './dialect.js';
 import type { StageFilter } from './experiment-store.js';
 import { groupBy } from './group-by.js';
@@ -50,14 +51,19 @@ const ATTRIBUTE_COLUMNS: Record<string, keyof RunRow> = {
   lifecycle_stage: 'lifecycle_stage',
 };
 
-/** SQL for runs, their params, tags and dataset inputs. */
+/**
+ * SQL for runs, their params, tags and dataset inputs. Every write other than log-batch (see
+ * `BatchWriter`) runs in one transaction with its `recorder.record` call, so a change and its
+ * audit event commit or roll back together.
+ */
 export class RunStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
+    private readonly recorder: ChangeSink,
   ) {}
 
-  async insert(run: RunRow, tags: readonly KeyValueRow[]): Promise<void> {
+  async insert(run: RunRow, tags: readonly KeyValueRow[], actor: Actor): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('runs').values(run).execute();
       if (tags.length > 0) {
@@ -69,6 +75,19 @@ export class RunStore {
           )
           .execute();
       }
+      await this.recorder.record(trx, actor, {
+        action: 'run.created',
+        entity: 'run',
+        entityId: run.run_uuid,
+        after: {
+          experiment_id: String(run.experiment_id),
+          run_name: run.name,
+          user_id: run.user_id,
+          status: run.status,
+          start_time: run.start_time,
+          tags: tags.map(({ key, value }) => ({ key, value })),
+        },
+      });
     });
   }
 
@@ -84,13 +103,32 @@ export class RunStore {
     return runIds.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Updates status, end time and/or name; a new name is mirrored into the `mlflow.runName` tag. */
+  /**
+   * Updates status, end time and/or name; a new name is mirrored into the `mlflow.runName` tag.
+   * Recorded as `run.updated` with the old and new values of the fields given.
+   */
   async update(
     runId: string,
     patch: { status?: string; endTime?: number; name?: string },
     runNameTag: string,
+    actor: Actor,
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      const old = await this.#row(trx, runId);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      if (patch.status !== undefined) {
+        before.status = old?.status;
+        after.status = patch.status;
+      }
+      if (patch.endTime !== undefined) {
+        before.end_time = old?.end_time ?? undefined;
+        after.end_time = patch.endTime;
+      }
+      if (patch.name !== undefined) {
+        before.run_name = old?.name;
+        after.run_name = patch.name;
+      }
       const set: Partial<RunRow> = {};
       if (patch.status !== undefined) set.status = patch.status;
       if (patch.endTime !== undefined) set.end_time = patch.endTime;
@@ -104,25 +142,79 @@ export class RunStore {
           .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet({ value: patch.name as string }))
           .execute();
       }
+      await this.recorder.record(trx, actor, {
+        action: 'run.updated',
+        entity: 'run',
+        entityId: runId,
+        before,
+        after,
+      });
     });
   }
 
-  async setLifecycleStage(runId: string, stage: LifecycleStage, now: number): Promise<void> {
-    await this.db
-      .updateTable('runs')
-      .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
-      .where('run_uuid', '=', runId)
-      .execute();
+  /**
+   * Copies a run name already written to the `mlflow.runName` tag (by log-batch, which records
+   * the tag change) into the run row; not recorded again.
+   */
+  async mirrorRunName(runId: string, name: string): Promise<void> {
+    await this.db.updateTable('runs').set({ name }).where('run_uuid', '=', runId).execute();
   }
 
-  /** Returns whether the tag existed. */
-  async deleteTag(runId: string, key: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('tags')
-      .where('run_uuid', '=', runId)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  /** Recorded as `run.deleted` or `run.restored`. */
+  async setLifecycleStage(runId: string, stage: LifecycleStage, now: number, actor: Actor): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const old = await this.#row(trx, runId);
+      await trx
+        .updateTable('runs')
+        .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
+        .where('run_uuid', '=', runId)
+        .execute();
+      await this.recorder.record(trx, actor, {
+        action: stage === 'deleted' ? 'run.deleted' : 'run.restored',
+        entity: 'run',
+        entityId: runId,
+        before: { lifecycle_stage: old?.lifecycle_stage },
+        after: { lifecycle_stage: stage },
+      });
+    });
+  }
+
+  /** Returns whether the tag existed (nothing is recorded when it did not). */
+  async deleteTag(runId: string, key: string, actor: Actor): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const before = await this.#tagValue(trx, runId, key);
+      if (before === undefined) return false;
+      await trx.deleteFrom('tags').where('run_uuid', '=', runId).where('key', '=', key).execute();
+      await this.recorder.record(trx, actor, {
+        action: 'run_tag.deleted',
+        entity: 'run',
+        entityId: runId,
+        before: { key, value: before },
+      });
+      return true;
+    });
+  }
+
+  /**
+   * Replaces a tag with `next(previous value)` in one transaction (no lost update between two
+   * concurrent calls) and records `change` (e.g. `run.model_logged`) with it.
+   */
+  async updateTag(
+    runId: string,
+    key: string,
+    next: (previous: string | undefined) => string,
+    actor: Actor,
+    change: Change,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const value = next(await this.#tagValue(trx, runId, key));
+      await trx
+        .insertInto('tags')
+        .values({ run_uuid: runId, key, value })
+        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet({ value }))
+        .execute();
+      await this.recorder.record(trx, actor, change);
+    });
   }
 
   async getTag(runId: string, key: string): Promise<string | undefined> {
@@ -311,7 +403,8 @@ export class RunStore {
       dataset: Omit<DatasetRow, 'dataset_id' | 'experiment_id'>;
       tags: readonly KeyValueRow[];
     }[],
-    modelIds: readonly string[] = [],
+    modelIds: readonly string[],
+    actor: Actor,
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       if (modelIds.length > 0) {
@@ -355,17 +448,42 @@ export class RunStore {
             .execute();
         }
       }
+      await this.recorder.record(trx, actor, {
+        action: 'run.inputs_logged',
+        entity: 'run',
+        entityId: runId,
+        after: {
+          datasets: inputs.map((input) => ({
+            name: input.dataset.name,
+            digest: input.dataset.digest,
+            tags: input.tags.map(({ key, value }) => ({ key, value })),
+          })),
+          model_ids: [...modelIds],
+        },
+      });
     });
   }
 
   /** Records logged models a run produced at a step; recording one twice is a no-op. */
-  async logModelOutputs(runId: string, outputs: readonly { modelId: string; step: number }[]): Promise<void> {
+  async logModelOutputs(
+    runId: string,
+    outputs: readonly { modelId: string; step: number }[],
+    actor: Actor,
+  ): Promise<void> {
     if (outputs.length === 0) return;
-    await this.db
-      .insertInto('run_model_outputs')
-      .values(outputs.map((o) => ({ run_uuid: runId, model_id: o.modelId, step: o.step })))
-      .onConflict((oc) => oc.columns(['run_uuid', 'model_id', 'step']).doNothing())
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('run_model_outputs')
+        .values(outputs.map((o) => ({ run_uuid: runId, model_id: o.modelId, step: o.step })))
+        .onConflict((oc) => oc.columns(['run_uuid', 'model_id', 'step']).doNothing())
+        .execute();
+      await this.recorder.record(trx, actor, {
+        action: 'run.outputs_logged',
+        entity: 'run',
+        entityId: runId,
+        after: { models: outputs.map((o) => ({ model_id: o.modelId, step: o.step })) },
+      });
+    });
   }
 
   /** Distinct (experiment, dataset, context) triples of the active runs of some experiments. */
@@ -400,8 +518,45 @@ export class RunStore {
   }
 
   /** Permanently removes one run and everything logged to it (cascading foreign keys). */
-  async purge(runId: string): Promise<void> {
-    await this.db.deleteFrom('runs').where('run_uuid', '=', runId).execute();
+  async purge(runId: string, actor: Actor): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const old = await this.#row(trx, runId);
+      if (!old) return;
+      await trx.deleteFrom('runs').where('run_uuid', '=', runId).execute();
+      await this.recorder.record(trx, actor, {
+        action: 'run.purged',
+        entity: 'run',
+        entityId: runId,
+        before: {
+          experiment_id: String(old.experiment_id),
+          run_name: old.name,
+          lifecycle_stage: old.lifecycle_stage,
+        },
+      });
+    });
+  }
+
+  #row(trx: Transaction<Database>, runId: string) {
+    return (
+      trx
+        .selectFrom('runs')
+        .selectAll()
+        .where('run_uuid', '=', runId)
+        // Locks the row on PostgreSQL so `before` is what this transaction replaces.
+        .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirst()
+    );
+  }
+
+  async #tagValue(trx: Transaction<Database>, runId: string, key: string): Promise<string | undefined> {
+    const row = await trx
+      .selectFrom('tags')
+      .select('value')
+      .where('run_uuid', '=', runId)
+      .where('key', '=', key)
+      .$if(this.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    return row?.value;
   }
 
   private comparison(c: Comparison): RawBuilder<boolean> {

@@ -17,6 +17,15 @@ export interface Database {
   run_input_tags: KeyValueRow & { run_uuid: string; dataset_id: number };
   run_model_inputs: { run_uuid: string; model_id: string };
   run_model_outputs: { run_uuid: string; model_id: string; step: number };
+  registered_models: RegisteredModelRow;
+  registered_model_tags: KeyValueRow & { name: string };
+  registered_model_aliases: { name: string; alias: string; version: number };
+  model_versions: ModelVersionRow;
+  model_version_tags: KeyValueRow & { name: string; version: number };
+  webhooks: WebhookRow;
+  webhook_outbox: WebhookOutboxRow;
+  webhook_deliveries: WebhookDeliveryRow;
+  audit_events: AuditEventRow;
 }
 
 export interface KeyValueRow {
@@ -74,4 +83,100 @@ export interface DatasetRow {
 export interface RunInputRow {
   run_uuid: string;
   dataset_id: number;
+}
+
+/** A registered model; `next_version` is the number its next version gets (never reused). */
+export interface RegisteredModelRow {
+  name: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  description: string | null;
+  user_id: string;
+  next_version: number;
+}
+
+/**
+ * A model version. `source` is what the client registered; `storage_location` is the
+ * artifact-store path of Keel's immutable copy (NULL when the source is an external URI that
+ * is recorded as is).
+ */
+export interface ModelVersionRow {
+  name: string;
+  version: number;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  user_id: string;
+  current_stage: string;
+  description: string | null;
+  source: string;
+  storage_location: string | null;
+  run_id: string | null;
+  run_link: string | null;
+  status: string;
+  status_message: string | null;
+}
+
+/** A webhook (MLflow's `Webhook`); `events` is a JSON array of `entity.action` strings. */
+export interface WebhookRow {
+  webhook_id: string;
+  name: string;
+  description: string | null;
+  url: string;
+  events: string;
+  /** Write-only HMAC key; never returned by the API. */
+  secret: string | null;
+  /** `ACTIVE` or `DISABLED`. */
+  status: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+}
+
+/**
+ * One pending or finished delivery of one event to one webhook. `payload` is the exact request
+ * body (so every retry sends, and signs, the same bytes). A dispatcher owns a row while
+ * `claimed_until` is in the future.
+ */
+export interface WebhookOutboxRow {
+  delivery_id: string;
+  webhook_id: string;
+  /** `entity.action`, e.g. `model_version.created`. */
+  event: string;
+  payload: string;
+  created_at: number;
+  next_attempt_at: number;
+  attempts: number;
+  /** `pending`, `delivered` or `failed`. */
+  state: string;
+  claimed_until: number;
+  claimed_by: string | null;
+}
+
+/** One HTTP attempt of a delivery. `status_code` is null when no response came (refused, timeout). */
+export interface WebhookDeliveryRow {
+  delivery_id: string;
+  webhook_id: string;
+  attempt: number;
+  time: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/**
+ * One audit event (see docs/audit.md). `before_json`/`after_json` hold canonical JSON or NULL;
+ * `hash` = sha256(`prev_hash` ‖ canonical JSON of the event), chaining each event to the last.
+ */
+export interface AuditEventRow {
+  seq: number;
+  event_id: string;
+  time: number;
+  actor: string;
+  request_id: string;
+  action: string;
+  entity: string;
+  entity_id: string;
+  before_json: string | null;
+  after_json: string | null;
+  prev_hash: string;
+  hash: string;
 }

@@ -5,6 +5,8 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ChangeSink } from '../changes/change.js';
+import type { WebhookDeliveryConfig } from '../config.js';
 import type { DialectName } from '../store/dialect.js';
 import { createTestStore, type TestStore } from './test-stores.js';
 
@@ -25,6 +27,8 @@ export interface TestApp {
     path: string,
     query?: Record<string, string | number | readonly (string | number)[]>,
   ): Promise<{ status: number; body: JsonBody }>;
+  /** Any method with a JSON body to `/api/2.0/mlflow/<path>` (registry PATCH/DELETE calls). */
+  call(method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown): Promise<{ status: number; body: JsonBody }>;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +36,10 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Serve artifacts from this store (e.g. an S3 one) instead of a fresh temporary folder; the caller closes it. */
   artifacts?: ArtifactStore;
+  /** Webhook delivery settings (short backoffs and polls for delivery tests). */
+  webhooks?: Partial<WebhookDeliveryConfig>;
+  /** Extra change sinks (e.g. a fake that records calls, or one that fails). */
+  changeSinks?: readonly ChangeSink[];
 }
 
 /** Builds an app on a fresh, migrated store of the given dialect, with a fresh artifact folder. */
@@ -40,9 +48,14 @@ export async function createTestApp(dialect: DialectName, options: TestAppOption
   const artifactsDir = mkdtempSync(join(tmpdir(), 'keel-test-artifacts-'));
   const app = await buildApp({
     store: store.store,
-    config: { artifactsDestination: pathToFileURL(artifactsDir).href, logLevel: 'silent' },
+    config: {
+      artifactsDestination: pathToFileURL(artifactsDir).href,
+      logLevel: 'silent',
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    },
     logger: false,
     ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
   });
   const parse = (payload: string) => (payload === '' ? undefined : JSON.parse(payload));
   return {
@@ -64,6 +77,10 @@ export async function createTestApp(dialect: DialectName, options: TestAppOption
       }
       const qs = search.toString();
       const res = await app.inject({ method: 'GET', url: `/api/2.0/mlflow/${path}${qs ? `?${qs}` : ''}` });
+      return { status: res.statusCode, body: parse(res.payload) };
+    },
+    async call(method, path, body) {
+      const res = await app.inject({ method, url: `/api/2.0/mlflow/${path}`, payload: body as object });
       return { status: res.statusCode, body: parse(res.payload) };
     },
     async dispose() {

@@ -13,6 +13,7 @@ import {
   validateKey,
   validateLength,
 } from '@keel/core';
+import type { Actor } from '../../changes/change.js';
 import type { ExperimentStore, StageFilter, StoredExperiment } from '../../store/experiment-store.js';
 import { isUniqueViolation } from '../../store/store-errors.js';
 import type { Clock } from '../clock.js';
@@ -59,15 +60,21 @@ export interface ExperimentServiceOptions {
   artifactRoot: string;
 }
 
-/** MLflow's experiment rules: names unique and ≤500 chars, soft delete and restore, tags. */
+/**
+ * MLflow's experiment rules: names unique and ≤500 chars, soft delete and restore, tags. Every
+ * state-changing method takes the {@link Actor} its change is recorded under.
+ */
 export class ExperimentService {
   constructor(private readonly options: ExperimentServiceOptions) {}
 
-  async create(input: {
-    name: string;
-    artifactLocation?: string;
-    tags?: readonly KeyValue[];
-  }): Promise<string> {
+  async create(
+    input: {
+      name: string;
+      artifactLocation?: string;
+      tags?: readonly KeyValue[];
+    },
+    actor: Actor,
+  ): Promise<string> {
     validateExperimentName(input.name, 'name');
     const artifactLocation = input.artifactLocation === '' ? undefined : input.artifactLocation;
     if (artifactLocation !== undefined) validateArtifactLocation(artifactLocation);
@@ -75,13 +82,16 @@ export class ExperimentService {
     for (const tag of tags) validateExperimentTag(tag.key, tag.value);
     if (await this.options.store.getByName(input.name)) throw experimentExists(input.name);
     try {
-      const id = await this.options.store.insert({
-        name: input.name,
-        artifactRoot: this.options.artifactRoot,
-        tags,
-        now: this.options.clock(),
-        ...(artifactLocation === undefined ? {} : { artifactLocation }),
-      });
+      const id = await this.options.store.insert(
+        {
+          name: input.name,
+          artifactRoot: this.options.artifactRoot,
+          tags,
+          now: this.options.clock(),
+          ...(artifactLocation === undefined ? {} : { artifactLocation }),
+        },
+        actor,
+      );
       return String(id);
     } catch (error) {
       // Two creates with the same name raced past the check above; the unique index decides.
@@ -130,13 +140,13 @@ export class ExperimentService {
     return { experiments: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
   }
 
-  async rename(id: string, newName: string): Promise<void> {
+  async rename(id: string, newName: string, actor: Actor): Promise<void> {
     validateExperimentName(newName, 'new_name');
     const experiment = await this.requireActive(id);
     if (experiment.name === newName) return;
     if (await this.options.store.getByName(newName)) throw experimentExists(newName);
     try {
-      await this.options.store.rename(experiment.experimentId, newName, this.options.clock());
+      await this.options.store.rename(experiment.experimentId, newName, this.options.clock(), actor);
     } catch (error) {
       if (isUniqueViolation(error)) throw experimentExists(newName);
       throw error;
@@ -144,28 +154,38 @@ export class ExperimentService {
   }
 
   /** Soft delete: the experiment and all its runs move to the `deleted` stage. */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, actor: Actor): Promise<void> {
     const experiment = await this.requireActive(id);
-    await this.options.store.setLifecycleStage(experiment.experimentId, 'deleted', this.options.clock());
+    await this.options.store.setLifecycleStage(
+      experiment.experimentId,
+      'deleted',
+      this.options.clock(),
+      actor,
+    );
   }
 
-  async restore(id: string): Promise<void> {
+  async restore(id: string, actor: Actor): Promise<void> {
     const experiment = await this.get(id);
     if (experiment.lifecycleStage !== 'deleted') {
       throw invalidParameter(`Cannot restore experiment ${id}: it is not deleted`);
     }
-    await this.options.store.setLifecycleStage(experiment.experimentId, 'active', this.options.clock());
+    await this.options.store.setLifecycleStage(
+      experiment.experimentId,
+      'active',
+      this.options.clock(),
+      actor,
+    );
   }
 
-  async setTag(id: string, key: string, value: string): Promise<void> {
+  async setTag(id: string, key: string, value: string, actor: Actor): Promise<void> {
     validateExperimentTag(key, value);
     const experiment = await this.requireActive(id);
-    await this.options.store.setTag(experiment.experimentId, key, value);
+    await this.options.store.setTag(experiment.experimentId, key, value, actor);
   }
 
-  async deleteTag(id: string, key: string): Promise<void> {
+  async deleteTag(id: string, key: string, actor: Actor): Promise<void> {
     const experiment = await this.requireActive(id);
-    if (!(await this.options.store.deleteTag(experiment.experimentId, key))) {
+    if (!(await this.options.store.deleteTag(experiment.experimentId, key, actor))) {
       throw notFound(`No tag with name '${key}' in experiment ${id}`);
     }
   }

@@ -20,6 +20,7 @@ import {
   validateLength,
   validateRunId,
 } from '@keel/core';
+import type { Actor } from '../../changes/change.js';
 import type { BatchWriter, MetricPoint } from '../../store/batch-writer.js';
 import type { MetricStore } from '../../store/metric-store.js';
 import type { RunDetails, RunStore } from '../../store/run-store.js';
@@ -58,11 +59,14 @@ export interface DatasetInputInput {
   tags?: readonly KeyValue[];
 }
 
-/** MLflow's run rules: creation, lifecycle, write-once params, batch limits, search. */
+/**
+ * MLflow's run rules: creation, lifecycle, write-once params, batch limits, search. Every
+ * state-changing method takes the {@link Actor} its change is recorded under.
+ */
 export class RunService {
   constructor(private readonly options: RunServiceOptions) {}
 
-  async create(input: CreateRunInput): Promise<Run> {
+  async create(input: CreateRunInput, actor: Actor): Promise<Run> {
     const experiment = await this.options.experiments.requireActive(input.experimentId ?? '0');
     const tags = [...(input.tags ?? [])];
     for (const tag of tags) validateRunTag(tag.key, tag.value);
@@ -88,7 +92,7 @@ export class RunService {
       lifecycle_stage: 'active',
       deleted_time: null,
     };
-    await this.options.runs.insert(row, dedupeTags(tags));
+    await this.options.runs.insert(row, dedupeTags(tags), actor);
     return this.get(runId);
   }
 
@@ -117,12 +121,15 @@ export class RunService {
     return row;
   }
 
-  async update(input: {
-    runId: string;
-    status?: RunStatus;
-    endTime?: number;
-    runName?: string;
-  }): Promise<RunInfo> {
+  async update(
+    input: {
+      runId: string;
+      status?: RunStatus;
+      endTime?: number;
+      runName?: string;
+    },
+    actor: Actor,
+  ): Promise<RunInfo> {
     await this.requireActiveRun(input.runId);
     if (input.runName !== undefined) validateRunTag(TAG_RUN_NAME, input.runName);
     await this.options.runs.update(
@@ -133,29 +140,31 @@ export class RunService {
         ...(input.runName ? { name: input.runName } : {}),
       },
       TAG_RUN_NAME,
+      actor,
     );
     return (await this.get(input.runId)).info;
   }
 
-  async delete(runId: string): Promise<void> {
+  async delete(runId: string, actor: Actor): Promise<void> {
     await this.requireRun(runId);
-    await this.options.runs.setLifecycleStage(runId, 'deleted', this.options.clock());
+    await this.options.runs.setLifecycleStage(runId, 'deleted', this.options.clock(), actor);
   }
 
-  async restore(runId: string): Promise<void> {
+  async restore(runId: string, actor: Actor): Promise<void> {
     const row = await this.requireRun(runId);
     if (row.lifecycle_stage === 'deleted') {
       await this.options.experiments.requireActive(String(row.experiment_id));
     }
-    await this.options.runs.setLifecycleStage(runId, 'active', this.options.clock());
+    await this.options.runs.setLifecycleStage(runId, 'active', this.options.clock(), actor);
   }
 
   /**
    * Logs metrics, params and tags atomically with MLflow's limits: at most 1000 metrics, 100
    * params, 100 tags and 1000 entities in all. Nothing is written when any item is invalid or a
-   * param would change value.
+   * param would change value. Each tag is recorded as `run_tag.set`; metrics and params are not
+   * recorded.
    */
-  async logBatch(input: LogBatchInput): Promise<void> {
+  async logBatch(input: LogBatchInput, actor: Actor): Promise<void> {
     const metrics = input.metrics ?? [];
     const params = input.params ?? [];
     const tags = input.tags ?? [];
@@ -164,7 +173,10 @@ export class RunService {
     for (const p of params) validateParam(p.key, p.value);
     for (const t of tags) validateRunTag(t.key, t.value);
     await this.requireActiveRun(input.runId);
-    const { conflicts } = await this.options.batches.write({ runId: input.runId, metrics, params, tags });
+    const { conflicts } = await this.options.batches.write(
+      { runId: input.runId, metrics, params, tags },
+      actor,
+    );
     const conflict = conflicts[0];
     if (conflict) {
       throw invalidParameter(
@@ -172,12 +184,12 @@ export class RunService {
       );
     }
     const runName = tags.findLast((t) => t.key === TAG_RUN_NAME)?.value;
-    if (runName) await this.options.runs.update(input.runId, { name: runName }, TAG_RUN_NAME);
+    if (runName) await this.options.runs.mirrorRunName(input.runId, runName);
   }
 
-  async deleteTag(runId: string, key: string): Promise<void> {
+  async deleteTag(runId: string, key: string, actor: Actor): Promise<void> {
     await this.requireActiveRun(runId);
-    if (!(await this.options.runs.deleteTag(runId, key))) {
+    if (!(await this.options.runs.deleteTag(runId, key, actor))) {
       throw notFound(`No tag with name: ${key} in run with id ${runId}`);
     }
   }
@@ -186,7 +198,8 @@ export class RunService {
   async logInputs(
     runId: string,
     datasets: readonly DatasetInputInput[],
-    modelIds: readonly string[] = [],
+    modelIds: readonly string[],
+    actor: Actor,
   ): Promise<void> {
     if (datasets.length > LIMITS.maxDatasetsPerLogInputs) {
       throw invalidParameter(
@@ -211,18 +224,26 @@ export class RunService {
         tags: [...(d.tags ?? [])],
       })),
       [...new Set(modelIds)],
+      actor,
     );
   }
 
   /** Records logged models the run produced, each at a step (MLflow 3's `runs/outputs`). */
-  async logOutputs(runId: string, models: readonly { modelId: string; step: number }[]): Promise<void> {
+  async logOutputs(
+    runId: string,
+    models: readonly { modelId: string; step: number }[],
+    actor: Actor,
+  ): Promise<void> {
     for (const [index, m] of models.entries()) validateModelId(m.modelId, `models[${index}].model_id`);
     await this.requireActiveRun(runId);
-    await this.options.runs.logModelOutputs(runId, models);
+    await this.options.runs.logModelOutputs(runId, models, actor);
   }
 
-  /** Appends an MLmodel (as JSON) to the run's `mlflow.log-model.history` tag. */
-  async logModel(runId: string, modelJson: string): Promise<void> {
+  /**
+   * Appends an MLmodel (as JSON) to the run's `mlflow.log-model.history` tag, recorded as
+   * `run.model_logged` with the model's artifact path and flavors.
+   */
+  async logModel(runId: string, modelJson: string, actor: Actor): Promise<void> {
     let model: unknown;
     try {
       model = JSON.parse(modelJson);
@@ -239,23 +260,36 @@ export class RunService {
       );
     }
     await this.requireActiveRun(runId);
-    const previous = await this.options.runs.getTag(runId, TAG_LOG_MODEL_HISTORY);
-    let history: unknown[] = [];
-    if (previous) {
-      try {
-        const parsed = JSON.parse(previous) as unknown;
-        if (Array.isArray(parsed)) history = parsed;
-      } catch {
-        // A hand-written, unparsable tag is replaced rather than blocking model logging.
-      }
-    }
-    history.push(model);
-    await this.options.batches.write({
+    const fields = model as Record<string, unknown>;
+    const flavors = fields.flavors;
+    await this.options.runs.updateTag(
       runId,
-      metrics: [],
-      params: [],
-      tags: [{ key: TAG_LOG_MODEL_HISTORY, value: JSON.stringify(history) }],
-    });
+      TAG_LOG_MODEL_HISTORY,
+      (previous) => {
+        let history: unknown[] = [];
+        if (previous) {
+          try {
+            const parsed = JSON.parse(previous) as unknown;
+            if (Array.isArray(parsed)) history = parsed;
+          } catch {
+            // A hand-written, unparsable tag is replaced rather than blocking model logging.
+          }
+        }
+        history.push(model);
+        return JSON.stringify(history);
+      },
+      actor,
+      {
+        action: 'run.model_logged',
+        entity: 'run',
+        entityId: runId,
+        after: {
+          artifact_path: fields.artifact_path,
+          flavors: typeof flavors === 'object' && flavors !== null ? Object.keys(flavors).sort() : [],
+          ...(typeof fields.model_uuid === 'string' ? { model_uuid: fields.model_uuid } : {}),
+        },
+      },
+    );
   }
 
   async search(input: {

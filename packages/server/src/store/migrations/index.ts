@@ -2,6 +2,9 @@ import type { Migration } from 'kysely';
 import type { DialectName } from '../dialect.js';
 import { initialTrackingSchema } from './0001-tracking.js';
 import { runModelLinks } from './0002-run-models.js';
+import { registrySchema } from './0003-registry.js';
+import { auditLog } from './0004-audit.js';
+import { webhookSchema } from './0005-webhooks.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -11,5 +14,8 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001-tracking': initialTrackingSchema(dialect),
     '0002-run-models': runModelLinks(),
+    '0003-registry': registrySchema(dialect),
+    '0004-audit': auditLog(dialect),
+    '0005-webhooks': webhookSchema(dialect),
   };
 }

@@ -1,6 +1,7 @@
 import { type Kysely, type SqlBool, sql } from 'kysely';
+import type { Actor, ChangeSink } from '../../changes/change.js';
 import { historyValue, LATER_THAN_STORED_SQL, latestValue, planBatch } from '../batch-plan.js';
-import type { BatchWriter, ParamConflict, RunBatch } from '../batch-writer.js';
+import { type BatchWriter, type ParamConflict, type RunBatch, runTagSetChange } from '../batch-writer.js';
 import type { StoreConnection } from '../database.js';
 import type { Database, MetricRow } from '../schema.js';
 
@@ -24,13 +25,15 @@ class ParamConflictAbort extends Error {
  */
 export class PostgresBatchWriter implements BatchWriter {
   readonly #db: Kysely<Database>;
+  readonly #recorder: ChangeSink;
 
-  constructor(store: StoreConnection) {
+  constructor(store: StoreConnection, recorder: ChangeSink) {
     if (store.dialect !== 'postgres') throw new Error('PostgresBatchWriter needs a PostgreSQL store');
     this.#db = store.db;
+    this.#recorder = recorder;
   }
 
-  async write(batch: RunBatch): Promise<{ conflicts: ParamConflict[] }> {
+  async write(batch: RunBatch, actor: Actor): Promise<{ conflicts: ParamConflict[] }> {
     const plan = planBatch(batch);
     if (plan.conflicts.length > 0) return { conflicts: plan.conflicts };
     const runId = batch.runId;
@@ -55,6 +58,24 @@ export class PostgresBatchWriter implements BatchWriter {
               : [{ key: row.key, oldValue: row.value, newValue: value }];
           });
           if (conflicts.length > 0) throw new ParamConflictAbort(conflicts);
+        }
+        // Locked (existing rows) and read before the upsert: the audit events say what each
+        // tag replaced.
+        const previous = new Map<string, string>();
+        if (plan.tags.length > 0) {
+          const rows = await trx
+            .selectFrom('tags')
+            .select(['key', 'value'])
+            .where('run_uuid', '=', runId)
+            .where(
+              'key',
+              'in',
+              plan.tags.map((t) => t.key),
+            )
+            .orderBy('key')
+            .forUpdate()
+            .execute();
+          for (const row of rows) previous.set(row.key, row.value);
         }
         for (const tags of chunks(plan.tags, 3)) {
           await trx
@@ -98,6 +119,10 @@ export class PostgresBatchWriter implements BatchWriter {
                 .where(sql.raw<SqlBool>(LATER_THAN_STORED_SQL)),
             )
             .execute();
+        }
+        // Last in the transaction: the audit append lock is then held only until commit.
+        for (const tag of plan.tags) {
+          await this.#recorder.record(trx, actor, runTagSetChange(runId, tag, previous.get(tag.key)));
         }
       });
     } catch (error) {

@@ -1,4 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { Actor } from '../../changes/change.js';
 import {
   type BatchPlan,
   historyValue,
@@ -6,7 +8,7 @@ import {
   latestValue,
   planBatch,
 } from '../batch-plan.js';
-import type { BatchWriter, ParamConflict, RunBatch } from '../batch-writer.js';
+import { type BatchWriter, type ParamConflict, type RunBatch, runTagSetChange } from '../batch-writer.js';
 import type { StoreConnection } from '../database.js';
 
 /**
@@ -19,6 +21,7 @@ const METRIC_ROWS_PER_INSERT = 100;
 interface Statements {
   selectParam: SqliteDatabase.Statement<[string, string], string>;
   insertParam: SqliteDatabase.Statement<[string, string, string]>;
+  selectTag: SqliteDatabase.Statement<[string, string], string>;
   upsertTag: SqliteDatabase.Statement<[string, string, string]>;
   insertMetric: SqliteDatabase.Statement<unknown[]>;
   insertMetrics: SqliteDatabase.Statement<unknown[]>;
@@ -27,7 +30,9 @@ interface Statements {
 
 /**
  * The SQLite log-batch writer, Keel's ingest hot path: prepared statements on the raw
- * better-sqlite3 handle inside one synchronous `BEGIN IMMEDIATE` transaction.
+ * better-sqlite3 handle inside one synchronous `BEGIN IMMEDIATE` transaction. A batch with tags
+ * also appends their `run_tag.set` audit events in that transaction (`AuditLog.recordSync`); a
+ * metrics-and-params batch pays nothing for auditing.
  *
  * Kysely shares the same single connection and may be in the middle of an asynchronous
  * transaction of another request; the write therefore runs while holding Kysely's connection
@@ -41,35 +46,49 @@ interface Statements {
 export class SqliteBatchWriter implements BatchWriter {
   readonly #store: StoreConnection;
   readonly #sqlite: SqliteDatabase.Database;
+  readonly #audit: AuditLog;
   #statements: Statements | undefined;
-  #transaction: ((runId: string, plan: BatchPlan) => ParamConflict[]) | undefined;
+  #transaction: ((runId: string, plan: BatchPlan, actor: Actor) => ParamConflict[]) | undefined;
 
-  constructor(store: StoreConnection) {
+  constructor(store: StoreConnection, audit: AuditLog) {
     if (store.dialect !== 'sqlite' || store.sqlite === undefined) {
       throw new Error('SqliteBatchWriter needs a SQLite store with its raw better-sqlite3 handle');
     }
     this.#store = store;
     this.#sqlite = store.sqlite;
+    this.#audit = audit;
   }
 
-  async write(batch: RunBatch): Promise<{ conflicts: ParamConflict[] }> {
+  async write(batch: RunBatch, actor: Actor): Promise<{ conflicts: ParamConflict[] }> {
     const plan = planBatch(batch);
     if (plan.conflicts.length > 0) return { conflicts: plan.conflicts };
     const transaction = this.#immediateTransaction();
-    const conflicts = await this.#store.db.connection().execute(async () => transaction(batch.runId, plan));
+    const conflicts = await this.#store.db
+      .connection()
+      .execute(async () => transaction(batch.runId, plan, actor));
     return { conflicts };
   }
 
   // Prepared lazily: the writer may be built before the store is migrated.
-  #immediateTransaction(): (runId: string, plan: BatchPlan) => ParamConflict[] {
+  #immediateTransaction(): (runId: string, plan: BatchPlan, actor: Actor) => ParamConflict[] {
     if (this.#transaction) return this.#transaction;
     const statements = this.#prepare();
-    const transaction = this.#sqlite.transaction((runId: string, plan: BatchPlan) =>
-      writePlan(statements, runId, plan),
-    );
+    const sqlite = this.#sqlite;
+    const audit = this.#audit;
+    const transaction = this.#sqlite.transaction((runId: string, plan: BatchPlan, actor: Actor) => {
+      // Read before the upserts: the audit event says what each tag replaced.
+      const previous = plan.tags.map((tag) => statements.selectTag.get(runId, tag.key));
+      const conflicts = writePlan(statements, runId, plan);
+      if (conflicts.length > 0) return conflicts;
+      // Last in the transaction, as AuditLog asks; a throw here rolls the whole batch back.
+      plan.tags.forEach((tag, i) => {
+        audit.recordSync(sqlite, actor, runTagSetChange(runId, tag, previous[i]));
+      });
+      return conflicts;
+    });
     // IMMEDIATE takes the write lock up front, so another process holding it makes us wait on
     // the busy timeout instead of failing with SQLITE_BUSY at the first write.
-    this.#transaction = (runId, plan) => transaction.immediate(runId, plan);
+    this.#transaction = (runId, plan, actor) => transaction.immediate(runId, plan, actor);
     return this.#transaction;
   }
 
@@ -79,6 +98,9 @@ export class SqliteBatchWriter implements BatchWriter {
         .prepare<[string, string], string>('select value from params where run_uuid = ? and key = ?')
         .pluck(),
       insertParam: this.#sqlite.prepare('insert into params (run_uuid, key, value) values (?, ?, ?)'),
+      selectTag: this.#sqlite
+        .prepare<[string, string], string>('select value from tags where run_uuid = ? and key = ?')
+        .pluck(),
       upsertTag: this.#sqlite.prepare(
         'insert into tags (run_uuid, key, value) values (?, ?, ?) on conflict (run_uuid, key) do update set value = excluded.value',
       ),

@@ -28,7 +28,11 @@ export interface TestApp {
     query?: Record<string, string | number | readonly (string | number)[]>,
   ): Promise<{ status: number; body: JsonBody }>;
   /** Any method with a JSON body to `/api/2.0/mlflow/<path>` (registry PATCH/DELETE calls). */
-  call(method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown): Promise<{ status: number; body: JsonBody }>;
+  call(
+    method: 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; body: JsonBody }>;
   dispose(): Promise<void>;
 }
 

@@ -29,6 +29,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
       writeErr: (text) => io.stderr.write(text),
     })
     .exitOverride()
+    // `keel --version` only before a subcommand: `keel models delete m 3 --version` must not print it.
+    .enablePositionalOptions()
     .showSuggestionAfterError();
 
   program.addCommand(serverCommand(io));

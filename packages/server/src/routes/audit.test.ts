@@ -391,6 +391,32 @@ describe.each(dialects)('audit events on %s', (dialect) => {
   });
 });
 
+describe.each(dialects)('concurrent audited calls on %s', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(dialect);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('leave one unbroken chain with one event per call', async () => {
+    const run = (await t.post('runs/create', { experiment_id: '0' })).body.run.info.run_id;
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        i % 2 === 0
+          ? t.post('runs/set-tag', { run_id: run, key: `k${i}`, value: String(i) })
+          : t.post('experiments/set-experiment-tag', { experiment_id: '0', key: `k${i}`, value: String(i) }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+    await expect(new AuditLog({ db: t.store.store.db, dialect }).verify()).resolves.toMatchObject({
+      ok: true,
+      events: 51,
+    });
+  });
+});
+
 describe.each(dialects)('a change whose record fails on %s', (dialect) => {
   let t: TestApp;
   let failing = false;

@@ -1,9 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { type AnyRpc, rpc } from '../http/rpc.js';
+import { type AnyRpc, KEEL_PREFIXES, rpc } from '../http/rpc.js';
 import { type LineageService, lineageRootOf } from '../services/lineage-service.js';
-
-/** Where Keel's own (non-MLflow) APIs live. */
-export const KEEL_API_PREFIXES = ['/api/2.0/keel', '/ajax-api/2.0/keel'] as const;
 
 /** `GET /api/2.0/keel/lineage?model=<name>&version=<n>` or `?run_id=<id>` (see docs/lineage.md). */
 export function lineageRpcs(lineage: LineageService): AnyRpc[] {
@@ -11,7 +8,7 @@ export function lineageRpcs(lineage: LineageService): AnyRpc[] {
     rpc({
       methods: ['GET'],
       path: '/lineage',
-      prefixes: KEEL_API_PREFIXES,
+      prefixes: KEEL_PREFIXES,
       request: Type.Object({
         model: Type.Optional(Type.String()),
         version: Type.Optional(Type.String()),

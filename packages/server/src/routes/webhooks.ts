@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../http/actor.js';
-import { type AnyRpc, rpc } from '../http/rpc.js';
+import { type AnyRpc, KEEL_PREFIXES, rpc } from '../http/rpc.js';
 import { WEBHOOK_STATUSES, type WebhookService } from '../webhooks/webhook-service.js';
-
-/** Where Keel's own extensions to MLflow's API live. */
-export const KEEL_API_PREFIXES = ['/api/2.0/keel', '/ajax-api/2.0/keel'] as const;
 
 const EventSchema = Type.Object({ entity: Type.String(), action: Type.String() });
 
@@ -91,7 +88,7 @@ export function webhookRpcs(webhooks: WebhookService): AnyRpc[] {
     rpc({
       methods: ['GET'],
       path: '/webhooks/:webhook_id/deliveries',
-      prefixes: KEEL_API_PREFIXES,
+      prefixes: KEEL_PREFIXES,
       request: Type.Object({ webhook_id: Type.String(), ...PageRequest }),
       handler: async (m) => {
         const page = await webhooks.deliveries(m.webhook_id, {

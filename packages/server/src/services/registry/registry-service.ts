@@ -369,15 +369,19 @@ export class RegistryService {
     return this.options.store.transaction(async (store, trx) => {
       const before = toWireVersion(await requireVersion(store, name, number));
       const now = this.options.clock();
+      const changes: Change[] = [];
       if (archiveExisting) {
         for (const other of await store.versionsInStage(name, target, number)) {
-          await this.moveStage(store, trx, actor, other, 'Archived', now);
+          changes.push(await this.moveStage(store, other, 'Archived', now));
         }
       }
       await store.updateVersion(name, number, { current_stage: target, last_updated_timestamp: now });
       await store.updateModel(name, { last_updated_timestamp: now });
       const after = toWireVersion(await requireVersion(store, name, number));
-      await this.record(trx, actor, versionChange('model_version.stage_transitioned', after, before, after));
+      changes.push(versionChange('model_version.stage_transitioned', after, before, after));
+      // Recorded after every row change: the audit log's lock must be the last one a transaction
+      // takes, or two transactions could wait on each other (docs/audit.md).
+      for (const change of changes) await this.record(trx, actor, change);
       return after;
     });
   }
@@ -538,21 +542,20 @@ export class RegistryService {
     return requireVersion(this.options.store, name, parseVersion(version));
   }
 
+  /** Moves a version to another stage and returns the change to record. */
   private async moveStage(
     store: RegistryStore,
-    trx: Transaction<Database>,
-    actor: Actor,
     version: StoredModelVersion,
     stage: ModelVersionStage,
     now: number,
-  ): Promise<void> {
+  ): Promise<Change> {
     const before = toWireVersion(version);
     await store.updateVersion(version.name, version.version, {
       current_stage: stage,
       last_updated_timestamp: now,
     });
     const after = toWireVersion(await requireVersion(store, version.name, version.version));
-    await this.record(trx, actor, versionChange('model_version.stage_transitioned', after, before, after));
+    return versionChange('model_version.stage_transitioned', after, before, after);
   }
 
   private record(trx: Transaction<Database>, actor: Actor, change: Change): Promise<void> {

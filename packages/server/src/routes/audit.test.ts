@@ -57,6 +57,30 @@ describe.each(dialects)('audit events on %s', (dialect) => {
 
   const alice = { 'x-keel-user': 'alice', 'x-request-id': 'req-alice' };
 
+  it('records registry changes in the same chain, and the chain verifies', async () => {
+    const created = await audited('registered-models/create', { name: 'audited-model' }, alice);
+    expect(created.status).toBe(200);
+    expect(created.added).toHaveLength(1);
+    expect(created.added[0]).toMatchObject({
+      action: 'registered_model.created',
+      entity: 'registered_model',
+      entity_id: 'audited-model',
+      actor: 'alice',
+      request_id: 'req-alice',
+    });
+    const tagged = await audited(
+      'registered-models/set-tag',
+      { name: 'audited-model', key: 'team', value: 'fraud' },
+      alice,
+    );
+    expect(tagged.added.map((e) => e.action)).toEqual(['registered_model_tag.set']);
+    const duplicate = await audited('registered-models/create', { name: 'audited-model' }, alice);
+    expect(duplicate.body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+    expect(duplicate.added).toHaveLength(0);
+    const log = new AuditLog({ db: t.store.store.db, dialect });
+    expect(await log.verify()).toMatchObject({ ok: true });
+  });
+
   it('records each experiment change once, with actor, request id and before/after', async () => {
     const created = await audited(
       'experiments/create',

@@ -1,19 +1,33 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ArtifactStore } from '../../artifacts/artifact-store.js';
+import { S3ArtifactStore } from '../../artifacts/s3/s3-artifact-store.js';
 import { runWithArtifacts } from '../../testing/registry-fixtures.js';
+import { startS3TestServer } from '../../testing/s3-test-server.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import { testDialects } from '../../testing/test-stores.js';
 
 const dialects = await testDialects();
+const s3 = await startS3TestServer('keel-registry');
+afterAll(async () => {
+  await s3?.close();
+});
 
-describe.each(dialects)('registered versions are immutable (%s)', (dialect) => {
+/** Every dialect on the local store, and the copy path once more on S3. */
+const backends = [
+  ...dialects.map((dialect) => ({ label: `${dialect}, local store`, dialect, s3: false })),
+  ...(s3 ? [{ label: 'sqlite, S3 store', dialect: 'sqlite' as const, s3: true }] : []),
+];
+
+describe.each(backends)('registered versions are immutable ($label)', ({ dialect, s3: onS3 }) => {
   let t: TestApp;
+  let store: ArtifactStore | undefined;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
+    store = onS3 && s3 ? new S3ArtifactStore(s3.storeOptions('registry-immutability')) : undefined;
+    t = await createTestApp(dialect, store ? { artifacts: store } : {});
   });
   afterAll(async () => {
     await t?.dispose();
+    await store?.close();
   });
 
   const versionFile = (name: string, version: string, path: string) =>
@@ -102,9 +116,9 @@ describe.each(dialects)('registered versions are immutable (%s)', (dialect) => {
   it('removes the copy of a deleted version', async () => {
     const uri = (await t.get('model-versions/get-download-uri', { name: 'frozen', version: '2' })).body
       .artifact_uri;
-    const folder = String(uri).replace('mlflow-artifacts:/registry/', '');
-    expect(readdirSync(join(t.artifactsDir, 'registry'))).toContain(folder);
+    const copy = `/api/2.0/mlflow-artifacts/artifacts/${String(uri).replace('mlflow-artifacts:/', '')}/data/weights.bin`;
+    expect((await t.app.inject({ method: 'GET', url: copy })).statusCode).toBe(200);
     await t.call('DELETE', 'model-versions/delete', { name: 'frozen', version: '2' });
-    expect(readdirSync(join(t.artifactsDir, 'registry'))).not.toContain(folder);
+    expect((await t.app.inject({ method: 'GET', url: copy })).statusCode).toBe(404);
   });
 });

@@ -7,9 +7,7 @@ import {
   type ModelVersion,
   type ModelVersionStage,
   notFound,
-  parseFilter,
   parseModelUri,
-  parseOrderBy,
   REGISTERED_MODEL_SEARCH_SCHEMA,
   REGISTRY_LIMITS,
   type RegisteredModel,
@@ -25,7 +23,7 @@ import type { RegistryStore, StoredModelVersion, StoredRegisteredModel } from '.
 import type { Database } from '../../store/schema.js';
 import { isUniqueViolation } from '../../store/store-errors.js';
 import type { Clock } from '../clock.js';
-import { decodePageToken, pageOf } from '../page-token.js';
+import { searchPage } from '../search-page.js';
 import type { RunService } from '../tracking/run-service.js';
 import { copyIntoRegistry, isRegistryStoragePath, proxiedUriOf, resolveSource } from './registry-storage.js';
 import { toWireModel, toWireVersion } from './registry-wire.js';
@@ -173,27 +171,21 @@ export class RegistryService {
   async searchModels(
     input: RegistrySearchInput,
   ): Promise<{ models: RegisteredModel[]; nextPageToken?: string }> {
-    const maxResults = checkMaxResults(
-      input.maxResults ?? REGISTRY_LIMITS.modelsSearchDefault,
-      REGISTRY_LIMITS.modelsSearchMax,
+    const page = await searchPage(
+      input,
+      {
+        schema: REGISTERED_MODEL_SEARCH_SCHEMA,
+        defaultMax: REGISTRY_LIMITS.modelsSearchDefault,
+        max: REGISTRY_LIMITS.modelsSearchMax,
+      },
+      (query) => this.options.store.searchModels(query),
     );
-    const filter = parseFilter(input.filter, REGISTERED_MODEL_SEARCH_SCHEMA);
-    const orderBy = parseOrderBy(input.orderBy, REGISTERED_MODEL_SEARCH_SCHEMA);
-    const offset = decodePageToken(input.pageToken);
-    const rows = await this.options.store.searchModels({
-      orderBy,
-      offset,
-      limit: maxResults + 1,
-      ...(filter ? { filter } : {}),
-    });
-    const page = pageOf(rows, offset, maxResults);
     return {
       models: page.items.map(toWireModel),
       ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
     };
   }
 
-  /** The latest version of each stage (only of `stages` when given, matched case-insensitively). */
   async getLatestVersions(name: string, stages?: readonly string[]): Promise<ModelVersion[]> {
     const canonical = stages?.length ? stages.map((s) => canonicalStage(s, 'stages')) : undefined;
     await requireModel(this.options.store, name);
@@ -323,20 +315,15 @@ export class RegistryService {
   async searchVersions(
     input: RegistrySearchInput,
   ): Promise<{ versions: ModelVersion[]; nextPageToken?: string }> {
-    const maxResults = checkMaxResults(
-      input.maxResults ?? REGISTRY_LIMITS.versionsSearchDefault,
-      REGISTRY_LIMITS.versionsSearchMax,
+    const page = await searchPage(
+      input,
+      {
+        schema: MODEL_VERSION_SEARCH_SCHEMA,
+        defaultMax: REGISTRY_LIMITS.versionsSearchDefault,
+        max: REGISTRY_LIMITS.versionsSearchMax,
+      },
+      (query) => this.options.store.searchVersions(query),
     );
-    const filter = parseFilter(input.filter, MODEL_VERSION_SEARCH_SCHEMA);
-    const orderBy = parseOrderBy(input.orderBy, MODEL_VERSION_SEARCH_SCHEMA);
-    const offset = decodePageToken(input.pageToken);
-    const rows = await this.options.store.searchVersions({
-      orderBy,
-      offset,
-      limit: maxResults + 1,
-      ...(filter ? { filter } : {}),
-    });
-    const page = pageOf(rows, offset, maxResults);
     return {
       versions: page.items.map(toWireVersion),
       ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
@@ -600,15 +587,6 @@ export function parseVersion(version: string, field = 'version'): number {
     );
   }
   return Number(version.trim());
-}
-
-function checkMaxResults(value: number, max: number): number {
-  if (value < 1 || value > max) {
-    throw invalidParameter(
-      `Invalid value ${value} for parameter 'max_results' supplied: it must be between 1 and ${max}`,
-    );
-  }
-  return value;
 }
 
 function validateModelName(name: string, field: string): void {

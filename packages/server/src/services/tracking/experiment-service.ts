@@ -6,8 +6,6 @@ import {
   type KeyValue,
   LIMITS,
   notFound,
-  parseFilter,
-  parseOrderBy,
   type ViewType,
   validateExperimentId,
   validateKey,
@@ -17,7 +15,7 @@ import type { Actor } from '../../changes/change.js';
 import type { ExperimentStore, StageFilter, StoredExperiment } from '../../store/experiment-store.js';
 import { isUniqueViolation } from '../../store/store-errors.js';
 import type { Clock } from '../clock.js';
-import { decodePageToken, pageOf } from '../page-token.js';
+import { searchPage } from '../search-page.js';
 
 /** Maps MLflow's view type onto the lifecycle stages a search returns. */
 export function stagesOf(viewType: ViewType | undefined): StageFilter {
@@ -121,22 +119,15 @@ export class ExperimentService {
     maxResults?: number;
     pageToken?: string;
   }): Promise<{ experiments: StoredExperiment[]; nextPageToken?: string }> {
-    const maxResults = input.maxResults ?? LIMITS.experimentsSearchDefault;
-    if (maxResults < 1 || maxResults > LIMITS.experimentsSearchMax) {
-      throw invalidParameter(
-        `Invalid value ${maxResults} for parameter 'max_results' supplied: it must be between 1 and ${LIMITS.experimentsSearchMax}`,
-      );
-    }
-    const offset = decodePageToken(input.pageToken);
-    const filter = parseFilter(input.filter, EXPERIMENT_SEARCH_SCHEMA);
-    const rows = await this.options.store.search({
-      stages: stagesOf(input.viewType),
-      orderBy: parseOrderBy(input.orderBy, EXPERIMENT_SEARCH_SCHEMA),
-      offset,
-      limit: maxResults + 1,
-      ...(filter ? { filter } : {}),
-    });
-    const page = pageOf(rows, offset, maxResults);
+    const page = await searchPage(
+      input,
+      {
+        schema: EXPERIMENT_SEARCH_SCHEMA,
+        defaultMax: LIMITS.experimentsSearchDefault,
+        max: LIMITS.experimentsSearchMax,
+      },
+      (query) => this.options.store.search({ ...query, stages: stagesOf(input.viewType) }),
+    );
     return { experiments: page.items, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
   }
 

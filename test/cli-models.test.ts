@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeelClient } from '../packages/sdk/src/index.js';
+import { expectOneErrorLine, tableRows } from './helpers/cli.js';
 import { get } from './helpers/http.js';
 import {
   CAN_FAKE_TERMINAL,
@@ -64,23 +65,6 @@ afterAll(async () => {
 /** `keel <args> --tracking-uri <server>`: stdin is a closed pipe, never a terminal. */
 function keel(...args: string[]): ReturnType<typeof runKeel> {
   return runKeel([...args, '--tracking-uri', server.url]);
-}
-
-/** An error report is exactly one `error: …` line, with no stack trace. */
-function expectOneErrorLine(result: { code: number | null; stderr: string; stdout: string }): void {
-  expect(result.code).toBe(1);
-  expect(result.stdout).toBe('');
-  expect(result.stderr.trim().split('\n')).toHaveLength(1);
-  expect(result.stderr).toMatch(/^error: /);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
-
-/** The rows of a printed table (header first), cells split on the two-space column gap. */
-function tableRows(stdout: string): string[][] {
-  return stdout
-    .trimEnd()
-    .split('\n')
-    .map((line) => line.split(/ {2,}/));
 }
 
 /** A model with `count` versions, all registered from one run's `model/` artifacts; returns the run id. */

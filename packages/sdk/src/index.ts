@@ -7,6 +7,7 @@
  * await keel.withRun({ experiment: 'demo' }, async (run) => run.logMetric('x', 1));
  */
 export type {
+  AuditEvent,
   Dataset,
   DatasetInput,
   DatasetSummary,
@@ -83,7 +84,6 @@ export {
 } from './errors.js';
 export { type GitInfo, readGitInfo } from './git-info.js';
 export {
-  type AuditEvent,
   type BulkIntervalOptions,
   type CreateExperimentOptions,
   type CreateRunOptions,

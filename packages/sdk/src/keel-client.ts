@@ -1,3 +1,4 @@
+import type { AuditEvent } from '@keel/core';
 import {
   type DatasetInput,
   type DatasetSummary,
@@ -110,24 +111,6 @@ export interface BulkIntervalOptions {
   endStep?: number;
   /** Steps sampled per run, 1 to 2500. @default 2500 */
   maxResults?: number;
-}
-
-/** One audit event (see docs/audit.md); `before`/`after` are absent for creations/deletions. */
-export interface AuditEvent {
-  seq: number;
-  event_id: string;
-  /** Epoch milliseconds. */
-  time: number;
-  actor: string;
-  request_id: string;
-  /** `<entity>.<verb>`, e.g. `experiment.renamed`, `run_tag.set`. */
-  action: string;
-  entity: string;
-  entity_id: string;
-  before?: unknown;
-  after?: unknown;
-  prev_hash: string;
-  hash: string;
 }
 
 /** Filters of {@link KeelClient.listAuditEvents}; all optional, combined with AND. */

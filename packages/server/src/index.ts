@@ -1,3 +1,4 @@
+export type { AuditEvent } from '@keel/core';
 export { type AppOptions, buildApp, MAX_BODY_BYTES } from './app.js';
 export { validateArtifactPath } from './artifacts/artifact-path.js';
 export type {
@@ -11,7 +12,6 @@ export { LocalArtifactStore } from './artifacts/local/local-artifact-store.js';
 export { ARTIFACT_STORE_SCHEMES, openArtifactStore } from './artifacts/open-artifact-store.js';
 export { S3ArtifactStore, type S3ArtifactStoreOptions } from './artifacts/s3/s3-artifact-store.js';
 export {
-  type AuditEvent,
   AuditLog,
   type AuditLogOptions,
   type AuditSearchQuery,

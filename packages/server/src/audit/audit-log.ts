@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '@keel/core';
 import { invalidParameter } from '@keel/core';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, sql, type Transaction } from 'kysely';
@@ -21,22 +22,6 @@ export const AUDIT_LOCK_KEY = 1_801_807_212_001;
 export const MAX_AUDIT_PAGE = 1000;
 /** @default page size of {@link AuditLog.search} */
 export const DEFAULT_AUDIT_PAGE = 100;
-
-/** One audit event as the API returns it (`before`/`after` omitted when absent). */
-export interface AuditEvent {
-  seq: number;
-  event_id: string;
-  time: number;
-  actor: string;
-  request_id: string;
-  action: string;
-  entity: string;
-  entity_id: string;
-  before?: unknown;
-  after?: unknown;
-  prev_hash: string;
-  hash: string;
-}
 
 /** Filters of {@link AuditLog.search}; all optional, combined with AND. */
 export interface AuditSearchQuery {

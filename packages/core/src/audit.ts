@@ -1,0 +1,21 @@
+/**
+ * One audit event as `GET /api/2.0/keel/audit/events` returns it (see docs/audit.md).
+ * `before`/`after` are absent for creations and deletions respectively.
+ */
+export interface AuditEvent {
+  /** Position in the chain, from 1, without gaps. */
+  seq: number;
+  event_id: string;
+  /** Epoch milliseconds. */
+  time: number;
+  actor: string;
+  request_id: string;
+  /** `<entity>.<verb>`, e.g. `experiment.renamed`, `run_tag.set`. */
+  action: string;
+  entity: string;
+  entity_id: string;
+  before?: unknown;
+  after?: unknown;
+  prev_hash: string;
+  hash: string;
+}

@@ -4,6 +4,7 @@ import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import type { ChangeSink } from './changes/change.js';
 import type { ServerConfig } from './config.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { installLoadShedding } from './http/load-shedding.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { auditRpcs } from './routes/audit.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   services?: Services;
   /** Extra change sinks for the services the app builds (tests). @default [] */
   changeSinks?: readonly ChangeSink[];
+  /** Requests held at once before answering 503 (see `http/load-shedding.ts`). @default DEFAULT_MAX_IN_FLIGHT */
+  maxInFlight?: number;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const dispatcher = services.webhookDispatcher;
   app.addHook('onReady', async () => dispatcher.start(app.log));
   app.addHook('onClose', () => dispatcher.stop());
+  installLoadShedding(app, options.maxInFlight);
   registerBodyParsers(app);
   installErrorHandler(app);
   registerHealthRoutes(app, options.store);

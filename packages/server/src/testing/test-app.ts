@@ -44,6 +44,8 @@ export interface TestAppOptions {
   webhooks?: Partial<WebhookDeliveryConfig>;
   /** Extra change sinks (e.g. a fake that records calls, or one that fails). */
   changeSinks?: readonly ChangeSink[];
+  /** Load-shedding limit (see `http/load-shedding.ts`). */
+  maxInFlight?: number;
 }
 
 /** Builds an app on a fresh, migrated store of the given dialect, with a fresh artifact folder. */
@@ -60,6 +62,7 @@ export async function createTestApp(dialect: DialectName, options: TestAppOption
     logger: false,
     ...(options.artifacts ? { artifacts: options.artifacts } : {}),
     ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
+    ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
   });
   const parse = (payload: string) => (payload === '' ? undefined : JSON.parse(payload));
   return {

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+
+/** Requests one server process works on at once before it sheds load. @default 1024 */
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+
+/**
+ * Bounds the requests a process holds at once: past `maxInFlight`, a request is answered at once
+ * with 503 TEMPORARILY_UNAVAILABLE and `Retry-After: 1` (MLflow's clients retry 503 with backoff)
+ * instead of queueing without limit and growing memory. `GET /health` is never shed, so a load
+ * balancer does not take a busy but healthy replica out of rotation.
+ */
+export function installLoadShedding(app: FastifyInstance, maxInFlight = DEFAULT_MAX_IN_FLIGHT): void {
+  let inFlight = 0;
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/health') return;
+    if (inFlight >= maxInFlight) {
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send({
+          error_code: 'TEMPORARILY_UNAVAILABLE',
+          message: `Server busy: ${inFlight} requests in flight (limit ${maxInFlight}); retry shortly`,
+        });
+    }
+    inFlight++;
+    // 'close' fires once whether the response finished or the client went away mid-request.
+    reply.raw.once('close', () => {
+      inFlight--;
+    });
+    return undefined;
+  });
+}

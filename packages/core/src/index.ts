@@ -2,6 +2,7 @@ export * from './audit.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './model-uri.js';
+export * from './models/index.js';
 export * from './registry.js';
 export * from './search/index.js';
 export * from './tracking.js';

@@ -96,6 +96,7 @@ export {
   type StartRunOptions,
 } from './keel-client.js';
 export { DEFAULT_FLUSH_OPTIONS, type FlushOptions } from './metric-buffer.js';
+export * from './onnx/index.js';
 export { collectPages, type Page, paginate } from './paginate.js';
 export {
   type CreateModelVersionOptions,

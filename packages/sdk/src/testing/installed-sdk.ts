@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -7,6 +7,9 @@ const PACKAGES = {
   core: fileURLToPath(new URL('../../../core/src', import.meta.url)),
   sdk: fileURLToPath(new URL('..', import.meta.url)),
 } as const;
+
+/** The repository's installed packages, where the SDK's and core's own dependencies live. */
+const REPO_NODE_MODULES = fileURLToPath(new URL('../../../../node_modules', import.meta.url));
 
 /**
  * Installs `@keel/core` and `@keel/sdk`, transpiled from their current sources, into
@@ -34,6 +37,21 @@ export function installSdk(root: string): void {
       join(target, 'package.json'),
       JSON.stringify({ name: `@keel/${name}`, type: 'module', exports: './index.js' }),
     );
+    linkDependencies(join(source, '..', 'package.json'), join(root, 'node_modules'));
+  }
+}
+
+/** Links a package's declared third-party dependencies (e.g. `yaml`, `protobufjs`) from the repository. */
+function linkDependencies(packageJson: string, nodeModules: string): void {
+  const { dependencies = {} } = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dependency of Object.keys(dependencies)) {
+    if (dependency.startsWith('@keel/')) continue;
+    const link = join(nodeModules, dependency);
+    if (existsSync(link)) continue;
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(join(REPO_NODE_MODULES, dependency), link, 'dir');
   }
 }
 

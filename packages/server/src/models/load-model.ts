@@ -1,0 +1,53 @@
+/**
+ * Loads a model directory: reads `MLmodel` and hands the directory to the loader of its flavor.
+ * The one place that knows which flavors exist.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalidParameter, type MLmodel, parseMLmodel } from '@keel/core';
+import type { Model } from './model.js';
+import { OnnxModel, type OnnxModelOptions } from './onnx/onnx-model.js';
+
+/** Options of {@link loadModelFromDirectory}; each flavor reads the ones it uses. */
+export interface LoadModelOptions extends OnnxModelOptions {}
+
+/** Loads one flavor from a directory whose `MLmodel` is already parsed. */
+export type FlavorLoader = (dir: string, mlmodel: MLmodel, options: LoadModelOptions) => Promise<Model>;
+
+/** Flavors Keel serves, in order of preference when an `MLmodel` lists several. */
+export const FLAVOR_LOADERS: Readonly<Record<string, FlavorLoader>> = Object.freeze({
+  onnx: (dir, mlmodel, options) => OnnxModel.load(dir, mlmodel, options),
+});
+
+/** Names of the flavors {@link loadModelFromDirectory} can load. */
+export const SUPPORTED_FLAVORS: readonly string[] = Object.freeze(Object.keys(FLAVOR_LOADERS));
+
+/**
+ * Reads `<dir>/MLmodel` and loads the model with the first supported flavor it lists.
+ *
+ * @throws INVALID_PARAMETER_VALUE when `MLmodel` is missing or invalid, or when none of its flavors is
+ *   supported (listing the supported ones), plus whatever the flavor's loader throws.
+ *
+ * @example
+ * const model = await loadModelFromDirectory('/tmp/model', { workers: 2 });
+ * const output = await model.predict(input);
+ * await model.close();
+ */
+export async function loadModelFromDirectory(dir: string, options: LoadModelOptions = {}): Promise<Model> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'MLmodel'), 'utf8');
+  } catch (error) {
+    throw invalidParameter(`Cannot read ${join(dir, 'MLmodel')}: ${(error as Error).message}`);
+  }
+  const mlmodel = parseMLmodel(text);
+  const flavor = SUPPORTED_FLAVORS.find((name) => name in mlmodel.flavors);
+  const loader = flavor === undefined ? undefined : FLAVOR_LOADERS[flavor];
+  if (loader === undefined) {
+    const found = Object.keys(mlmodel.flavors);
+    throw invalidParameter(
+      `Model in ${dir} has no supported flavor: found [${found.join(', ')}], supported: [${SUPPORTED_FLAVORS.join(', ')}]`,
+    );
+  }
+  return loader(dir, mlmodel, options);
+}

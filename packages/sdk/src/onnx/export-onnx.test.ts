@@ -1,6 +1,7 @@
 import { KeelError } from '@keel/core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { dense, forward, matrix, rng } from '../testing/dense-reference.js';
 import {
   type DenseLayer,
   exportLinearModel,
@@ -11,59 +12,6 @@ import {
 } from './export-onnx.js';
 import { onnxModelInfo } from './onnx-model-info.js';
 import { modelProtoType } from './onnx-schema.js';
-
-/** mulberry32: a tiny seeded generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function matrix(next: () => number, rows: number, cols: number, scale: number): number[][] {
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (next() * 2 - 1) * scale));
-}
-
-function dense(next: () => number, nIn: number, nOut: number, activation: LayerActivation): DenseLayer {
-  // Glorot-like scale keeps activations O(1), so an absolute tolerance is meaningful.
-  const scale = Math.sqrt(6 / (nIn + nOut));
-  return { weights: matrix(next, nOut, nIn, scale), bias: matrix(next, 1, nOut, 0.1)[0] ?? [], activation };
-}
-
-/** The JS model the export must agree with, in float64 over float32-rounded parameters. */
-function forward(layers: readonly DenseLayer[], row: readonly number[]): number[] {
-  let x = row.map(Math.fround);
-  for (const { weights, bias, activation } of layers) {
-    const z = weights.map((w, j) =>
-      w.reduce((sum, wk, k) => sum + Math.fround(wk) * (x[k] ?? Number.NaN), Math.fround(bias[j] ?? 0)),
-    );
-    x = activate(z, activation);
-  }
-  return x;
-}
-
-function activate(z: number[], activation: LayerActivation): number[] {
-  switch (activation) {
-    case 'none':
-      return z;
-    case 'relu':
-      return z.map((v) => Math.max(0, v));
-    case 'tanh':
-      return z.map(Math.tanh);
-    case 'sigmoid':
-      return z.map((v) => 1 / (1 + Math.exp(-v)));
-    case 'softmax': {
-      const max = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - max));
-      const total = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / total);
-    }
-  }
-}
 
 /** Runs `bytes` in onnxruntime on `rows` and returns the max |ort − js| over every output value. */
 async function maxAbsDiff(

@@ -12,53 +12,10 @@ import {
 } from '@keel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DenseLayer, exportMlp, onnxModelInfo } from '../../../../sdk/src/onnx/index.js';
+import { dense, forward, matrix, rng } from '../../../../sdk/src/testing/dense-reference.js';
 import { loadModelFromDirectory } from '../load-model.js';
 import type { Model, ModelOutput } from '../model.js';
 import type { OnnxModel } from './onnx-model.js';
-
-/** mulberry32: a tiny seeded generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function matrix(next: () => number, rows: number, cols: number, scale: number): number[][] {
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (next() * 2 - 1) * scale));
-}
-
-function dense(
-  next: () => number,
-  nIn: number,
-  nOut: number,
-  activation: DenseLayer['activation'],
-): DenseLayer {
-  const scale = Math.sqrt(6 / (nIn + nOut));
-  return { weights: matrix(next, nOut, nIn, scale), bias: matrix(next, 1, nOut, 0.1)[0] ?? [], activation };
-}
-
-/** The plain-JS forward pass the ONNX model must agree with (float32-rounded parameters). */
-function forward(layers: readonly DenseLayer[], row: readonly number[]): number[] {
-  let x = row.map(Math.fround);
-  for (const { weights, bias, activation } of layers) {
-    const z = weights.map((w, j) =>
-      w.reduce((sum, wk, k) => sum + Math.fround(wk) * (x[k] ?? Number.NaN), Math.fround(bias[j] ?? 0)),
-    );
-    if (activation === 'relu') x = z.map((v) => Math.max(0, v));
-    else if (activation === 'softmax') {
-      const max = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - max));
-      const total = e.reduce((a, b) => a + b, 0);
-      x = e.map((v) => v / total);
-    } else x = z;
-  }
-  return x;
-}
 
 const next = rng(42);
 const LAYERS: DenseLayer[] = [

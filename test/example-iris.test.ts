@@ -7,6 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type IrisParameters,
+  irisProbabilities,
+} from '../examples/iris-logistic-regression/src/export-model.js';
+import { IRIS_FEATURES, loadIris } from '../examples/iris-logistic-regression/src/iris.js';
+import { seededRandom, stratifiedSplit } from '../examples/iris-logistic-regression/src/split.js';
+import { featureRow } from '../examples/iris-logistic-regression/src/train.js';
+import { loadModel } from '../packages/sdk/src/index.js';
 import { get } from './helpers/http.js';
 import { type KeelServer, killAll, startKeelServer } from './helpers/keel-process.js';
 
@@ -150,16 +158,19 @@ describe('examples/iris-logistic-regression', () => {
       expect(answer.status).toBe(200);
       return (answer.json.files ?? []).map((f) => f.path).sort();
     };
-    expect(await listing('')).toEqual(['evaluation', 'model', 'plots']);
+    expect(await listing('')).toEqual(['evaluation', 'model', 'plots', 'training']);
     expect(await listing('evaluation')).toEqual(['evaluation/metrics.json', 'evaluation/report.md']);
+    expect(await listing('model')).toEqual([
+      'model/MLmodel',
+      'model/input_example.json',
+      'model/model.onnx',
+      'model/requirements.txt',
+      'model/serving_input_example.json',
+    ]);
     const artifactUrl = (path: string): string =>
       `${server.url}/get-artifact?${new URLSearchParams({ run_id: runId, path })}`;
 
-    const weights = (await (await fetch(artifactUrl('model/weights.json'))).json()) as {
-      classes: string[];
-      weights: number[][];
-      bias: number[];
-    };
+    const weights = (await (await fetch(artifactUrl('training/weights.json'))).json()) as IrisParameters;
     expect(weights.classes).toEqual(['setosa', 'versicolor', 'virginica']);
     expect(weights.weights).toHaveLength(4);
     expect(weights.weights.every((row) => row.length === 3 && row.every(Number.isFinite))).toBe(true);
@@ -175,6 +186,38 @@ describe('examples/iris-logistic-regression', () => {
     };
     expect(report.accuracy).toBeCloseTo(latest.test_accuracy?.value ?? 0, 10);
     expect(report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(45);
+
+    // The logged ONNX model, loaded back from the registry, predicts what the JS model predicts.
+    expect(summaryField(result.stdout, 'Model')).toBe(`runs:/${runId}/model`);
+    const registered = summaryField(result.stdout, 'Registered');
+    expect(registered).toMatch(/^models:\/iris-classifier\/\d+$/);
+    const iris = await loadIris();
+    // trainIris draws the split first from its seeded generator (seed 42, 30 % test).
+    const { test } = stratifiedSplit(iris.labels, 0.3, seededRandom(42));
+    const rows = test.map((row) => iris.features[row] ?? []);
+    const expected = irisProbabilities(weights, rows);
+    const model = await loadModel(registered, {
+      clientOptions: { trackingUri: server.url },
+      runtime: { workers: 1 },
+    });
+    try {
+      expect(model.metadata).toMatchObject({ name: 'iris-classifier', flavor: 'onnx' });
+      expect(model.signature?.inputs).toEqual({
+        kind: 'columns',
+        columns: IRIS_FEATURES.map((name) => ({ type: 'double', name, required: true })),
+      });
+      const output = await model.predict(rows.map((row) => featureRow(row)));
+      if (output.kind !== 'tensors') throw new Error('expected tensors');
+      const probabilities = output.tensors.output;
+      expect(probabilities?.shape).toEqual([45, 3]);
+      expected.forEach((row, r) => {
+        row.forEach((p, c) => {
+          expect(Math.abs((probabilities?.data[r * 3 + c] ?? Number.NaN) - p)).toBeLessThan(1e-5);
+        });
+      });
+    } finally {
+      await model.close();
+    }
   });
 
   it('runs from one command against a temporary server that it stops and removes', async () => {
@@ -189,6 +232,7 @@ describe('examples/iris-logistic-regression', () => {
       `${serverUrl}/api/2.0/mlflow/runs/get?run_id=${runId}`,
     );
     expect(Number(summaryField(result.stdout, 'Test accuracy'))).toBeGreaterThanOrEqual(0.9);
+    expect(summaryField(result.stdout, 'Registered')).toBe('models:/iris-classifier/1');
     expect(result.stdout).toMatch(/Stopped the temporary server and removed its data/);
     // The server is gone and so is its data.
     await expect(fetch(`${serverUrl}/health`)).rejects.toThrow();

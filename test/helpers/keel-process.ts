@@ -230,3 +230,85 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** A process started by {@link startProcess}, past its ready line. */
+export interface StartedProcess {
+  /** The first `http://…` URL in the ready line. */
+  readonly url: string;
+  readonly pid: number;
+  readonly readyLine: string;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<Exit>;
+  /** Signals the process only (not its group) and waits for it to exit. */
+  signal(signal: NodeJS.Signals): Promise<Exit>;
+}
+
+/**
+ * Starts `file args…` in its own process group (killed by {@link killAll}) and resolves once a stdout
+ * line matches `ready` — e.g. `keel models serve` or a generated Docker entrypoint. Rejects with its
+ * stderr when it exits first or is not ready within `timeoutMs`.
+ */
+export async function startProcess(
+  file: string,
+  args: readonly string[],
+  options: { ready: RegExp; env?: Record<string, string>; cwd?: string; timeoutMs?: number },
+): Promise<StartedProcess> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawn(file, [...args], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KEEL_LOG_LEVEL: 'warn', ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
+  live.add(child);
+  child.once('exit', () => {
+    killGroup(child, 'SIGKILL');
+    live.delete(child);
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = exitOf(child);
+  const readyLine = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killGroup(child, 'SIGKILL');
+      reject(new Error(`${file} not ready within ${timeoutMs} ms; stderr: ${err}`));
+    }, timeoutMs);
+    const check = (): void => {
+      // Complete lines only: a chunk may end mid-line, before the URL.
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((candidate) => options.ready.test(candidate));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      resolve(line);
+    };
+    child.stdout?.on('data', check);
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited (${JSON.stringify(exit)}) before ready; stderr: ${err}`));
+    });
+  });
+  const url = /http:\/\/\S+/.exec(readyLine)?.[0];
+  if (url === undefined) throw new Error(`no URL in ready line '${readyLine}'`);
+  return {
+    url,
+    pid: child.pid as number,
+    readyLine,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    signal: (signal) => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

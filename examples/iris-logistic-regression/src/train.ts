@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { describeDataset, KeelClient } from '@keel/sdk';
 import { Matrix } from 'ml-matrix';
 import { evaluationReport, reportMarkdown } from './evaluation.js';
-import { IRIS_CSV, IRIS_FEATURES, loadIris } from './iris.js';
+import { exportIrisModel, type IrisParameters } from './export-model.js';
+import { IRIS_CSV, IRIS_FEATURES, type IrisRow, loadIris } from './iris.js';
 import { trainingCurvesSvg } from './plot.js';
 import { SoftmaxRegression } from './softmax-regression.js';
 import { fitStandardization, seededRandom, standardize, stratifiedSplit } from './split.js';
@@ -28,6 +29,8 @@ export interface TrainIrisOptions {
   testFraction?: number;
   /** L2 penalty on the weights. @default 0.001 */
   l2?: number;
+  /** The registered model the trained model becomes a new version of. @default 'iris-classifier' */
+  registeredModelName?: string;
   /** Where progress lines go. @default nothing */
   log?: (line: string) => void;
 }
@@ -41,6 +44,10 @@ export interface TrainIrisResult {
   loss: number;
   /** Artifact paths logged to the run. */
   artifacts: string[];
+  /** The logged ONNX model, `runs:/<run id>/model`. */
+  modelUri: string;
+  /** The registered version, `models:/<name>/<version>`. */
+  registeredModelUri: string;
 }
 
 /** Artifact paths, relative to the run's artifact root. */
@@ -48,14 +55,19 @@ export const ARTIFACTS = {
   curves: 'plots/training-curves.svg',
   report: 'evaluation/report.md',
   metrics: 'evaluation/metrics.json',
-  weights: 'model/weights.json',
+  weights: 'training/weights.json',
 } as const;
+
+/** Where the servable ONNX model is logged in the run's artifacts. */
+export const MODEL_ARTIFACT_PATH = 'model';
 
 /**
  * Trains a softmax regression on iris and tracks it in Keel: params (learning rate, epochs, seed,
  * features…), per-epoch `loss`, `test_loss`, `train_accuracy` and `test_accuracy` (step = epoch),
  * the data set as a `training` input with its digest, schema and profile, and as artifacts the
- * training curves (SVG), an evaluation report (Markdown + JSON) and the learned weights (JSON).
+ * training curves (SVG), an evaluation report (Markdown + JSON) and the learned weights (JSON);
+ * and the trained model itself, exported to ONNX and logged as a servable model (`model/`, with an
+ * input example of five test flowers) registered as a new version of `iris-classifier`.
  * The run ends FINISHED, or FAILED if anything throws.
  *
  * @example
@@ -70,6 +82,7 @@ export async function trainIris(options: TrainIrisOptions = {}): Promise<TrainIr
     seed: options.seed ?? 42,
     testFraction: options.testFraction ?? 0.3,
     l2: options.l2 ?? 0.001,
+    registeredModelName: options.registeredModelName ?? 'iris-classifier',
   };
   const log = options.log ?? (() => {});
   const data = await loadIris();
@@ -146,6 +159,14 @@ export async function trainIris(options: TrainIrisOptions = {}): Promise<TrainIr
       }
 
       const final = model.evaluate(xTest, yTest);
+      const parameters: IrisParameters = {
+        features: IRIS_FEATURES,
+        classes: data.classes,
+        standardization: scaling,
+        // weights[feature][class]; predict with argmax(standardize(x)·weights + bias).
+        weights: model.weights.to2DArray(),
+        bias: model.bias,
+      };
       const report = evaluationReport(data.classes, yTest, final.predictions);
       const outDir = await mkdtemp(join(tmpdir(), 'keel-iris-'));
       try {
@@ -180,24 +201,25 @@ export async function trainIris(options: TrainIrisOptions = {}): Promise<TrainIr
         await write(ARTIFACTS.metrics, `${JSON.stringify(report, null, 2)}\n`);
         await write(
           ARTIFACTS.weights,
-          `${JSON.stringify(
-            {
-              model: 'softmax-regression',
-              features: IRIS_FEATURES,
-              classes: data.classes,
-              standardization: scaling,
-              // weights[feature][class]; predict with argmax(standardize(x)·weights + bias).
-              weights: model.weights.to2DArray(),
-              bias: model.bias,
-            },
-            null,
-            2,
-          )}\n`,
+          `${JSON.stringify({ model: 'softmax-regression', ...parameters }, null, 2)}\n`,
         );
         await run.logArtifacts(outDir);
       } finally {
         await rm(outDir, { recursive: true, force: true });
       }
+      // The servable model: the same weights as an ONNX graph that takes raw measurements.
+      const logged = await run.logModel({
+        flavor: 'onnx',
+        onnx: exportIrisModel(parameters),
+        artifactPath: MODEL_ARTIFACT_PATH,
+        // A few test flowers, as rows of named features: what the model takes.
+        inputExample: split.test.slice(0, 5).map((row) => featureRow(data.features[row] ?? [])),
+        registeredModelName: settings.registeredModelName,
+      });
+      const version = logged.registeredModelVersion?.version ?? '';
+      log(
+        `Logged the ONNX model ${logged.modelUri}: version ${version} of '${settings.registeredModelName}'`,
+      );
       const last = settings.epochs - 1;
       return {
         runId: run.runId,
@@ -206,7 +228,17 @@ export async function trainIris(options: TrainIrisOptions = {}): Promise<TrainIr
         testAccuracy: report.accuracy,
         loss: history.loss[last] ?? Number.NaN,
         artifacts: Object.values(ARTIFACTS),
+        modelUri: logged.modelUri,
+        registeredModelUri: `models:/${settings.registeredModelName}/${version}`,
       };
     },
   );
+}
+
+/** A flower's measurements as a row of named features (what the logged model takes). */
+export function featureRow(values: readonly number[]): Omit<IrisRow, 'species'> {
+  return Object.fromEntries(IRIS_FEATURES.map((name, j) => [name, values[j] ?? Number.NaN])) as Omit<
+    IrisRow,
+    'species'
+  >;
 }

@@ -51,3 +51,23 @@ export function positiveInteger(option: string): (text: string) => number {
     return value;
   };
 }
+
+/** Commander parser for a whole-number option that may be 0, such as `--batch-max-delay-ms`. */
+export function nonNegativeInteger(option: string): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+      throw new CliError(`Invalid ${option} '${text}': expected a whole number of at least 0`);
+    }
+    return value;
+  };
+}
+
+/** Commander parser for `--port`: 0 (any free port) to 65535. */
+export function portNumber(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value > 65535) {
+    throw new CliError(`Invalid --port '${text}': expected a number from 0 to 65535`);
+  }
+  return value;
+}

@@ -1,5 +1,6 @@
 export * from './audit.js';
 export * from './errors.js';
+export * from './json-non-finite.js';
 export * from './limits.js';
 export * from './model-uri.js';
 export * from './models/index.js';

@@ -8,10 +8,11 @@ import {
 } from '@keel/core';
 import type { TransferOptions } from './artifact-transfer.js';
 import type { ParamValue, TagsInput } from './batch-plan.js';
-import { AlreadyExistsError, InvalidParameterError } from './errors.js';
+import { InvalidParameterError } from './errors.js';
 import { type ExitParticipant, type ExitSignal, exitHooks } from './exit-hooks.js';
 import type { KeelClient, StartRunOptions } from './keel-client.js';
 import { type FlushOptions, MetricBuffer } from './metric-buffer.js';
+import { type LoggedModel, type LogModelOptions, registerRunModel } from './models/log-model.js';
 
 /** The statuses a run can be ended with. */
 export type EndStatus = Extract<RunStatus, 'FINISHED' | 'FAILED' | 'KILLED'>;
@@ -207,18 +208,25 @@ export class ActiveRun {
     name: string,
     options: RegisterModelOptions = {},
   ): Promise<ModelVersion> {
-    try {
-      await this.client.registry.createRegisteredModel(name);
-    } catch (error) {
-      // Registering into an existing model is the common case, not an error.
-      if (!(error instanceof AlreadyExistsError)) throw error;
-    }
-    const path = artifactPath.replace(/^\/+|\/+$/g, '');
-    return this.client.registry.createModelVersion(name, `runs:/${this.runId}/${path}`, {
-      runId: this.runId,
-      ...(options.tags === undefined ? {} : { tags: options.tags }),
-      ...(options.description === undefined ? {} : { description: options.description }),
-    });
+    return registerRunModel(this.client, this.runId, artifactPath, name, options);
+  }
+
+  /**
+   * Logs a model to this run (see `KeelClient.logModel`): writes the model directory, uploads it to
+   * `artifactPath` (default `model`), records its `MLmodel` and, with `registeredModelName`,
+   * registers a version. Returns the `runs:/` URI to load it with.
+   *
+   * @example
+   * const { modelUri } = await run.logModel({
+   *   flavor: 'onnx',
+   *   onnx: exportLinearModel({ weights, bias, activation: 'softmax' }),
+   *   inputExample: rows.slice(0, 5),
+   *   registeredModelName: 'iris-classifier',
+   * });
+   */
+  async logModel(options: LogModelOptions): Promise<LoggedModel> {
+    this.checkOpen();
+    return this.client.logModel(this.runId, options);
   }
 
   /**

@@ -212,3 +212,22 @@ export class UnsupportedArtifactUriError extends Error {
     this.artifactUri = artifactUri;
   }
 }
+
+/**
+ * Loading a model in this process (`loadModel`) needs the model runtime of `@keel/server`, an
+ * optional peer dependency of the SDK that is not installed (or too old to have the runtime).
+ * `cause` is the import's own error.
+ *
+ * @example
+ * catch (e) { if (e instanceof ModelRuntimeNotInstalledError) console.error('npm install @keel/server'); }
+ */
+export class ModelRuntimeNotInstalledError extends Error {
+  override readonly name: string = 'ModelRuntimeNotInstalledError';
+
+  constructor(cause: unknown) {
+    super(
+      'Loading a model locally needs the model runtime of @keel/server: install @keel/server to load models locally (npm install @keel/server)',
+      { cause },
+    );
+  }
+}

@@ -8,6 +8,7 @@
  */
 export type {
   AuditEvent,
+  ColSpec,
   Dataset,
   DatasetInput,
   DatasetSummary,
@@ -17,6 +18,8 @@ export type {
   LifecycleStage,
   Metric,
   MetricWithRunId,
+  MLmodel,
+  ModelInput,
   ModelVersion,
   ModelVersionStage,
   ModelVersionStatus,
@@ -28,6 +31,11 @@ export type {
   RunInputs,
   RunOutputs,
   RunStatus,
+  SavedInputExampleInfo,
+  Schema,
+  Signature,
+  TensorDtype,
+  TensorSpec,
   ViewType,
   WireDouble,
 } from '@keel/core';
@@ -75,6 +83,7 @@ export {
   KeelApiError,
   KeelConnectionError,
   MetricFlushError,
+  ModelRuntimeNotInstalledError,
   NotFoundError,
   NotImplementedError,
   PermissionDeniedError,
@@ -96,6 +105,7 @@ export {
   type StartRunOptions,
 } from './keel-client.js';
 export { DEFAULT_FLUSH_OPTIONS, type FlushOptions } from './metric-buffer.js';
+export * from './models/index.js';
 export * from './onnx/index.js';
 export { collectPages, type Page, paginate } from './paginate.js';
 export {

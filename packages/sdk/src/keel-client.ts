@@ -26,6 +26,10 @@ import {
 } from './batch-plan.js';
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from './errors.js';
 import type { FlushOptions } from './metric-buffer.js';
+import { type DownloadedModel, downloadModel } from './models/download-model.js';
+import type { LoadedModel } from './models/local-model.js';
+import { type LoggedModel, type LogModelOptions, logModel as logModelToRun } from './models/log-model.js';
+import { type LoadModelOptions, openModel } from './models/open-model.js';
 import { collectPages, paginate } from './paginate.js';
 import { RegistryClient } from './registry-client.js';
 import { KeelRestClient } from './rest-client.js';
@@ -508,13 +512,64 @@ export class KeelClient {
 
   /**
    * Records an MLmodel (as MLflow's `runs/log-model` does: appended to the run's
-   * `mlflow.log-model.history` tag). It needs `artifact_path`, `flavors`, `utc_time_created` and
-   * `run_id`.
+   * `mlflow.log-model.history` tag) without uploading anything; {@link logModel} does both. It
+   * needs `artifact_path`, `flavors`, `utc_time_created` and `run_id`.
    * @example
-   * await keel.logModel(runId, { run_id: runId, artifact_path: 'model', utc_time_created: new Date().toISOString(), flavors: {} });
+   * await keel.recordLoggedModel(runId, { run_id: runId, artifact_path: 'model', utc_time_created: '2024-05-01 12:00:00.000000', flavors: {} });
    */
-  async logModel(runId: string, model: object): Promise<void> {
+  async recordLoggedModel(runId: string, model: object): Promise<void> {
     await this.rest.post('runs/log-model', { run_id: runId, model_json: JSON.stringify(model) });
+  }
+
+  /**
+   * Logs a model to an active run: writes the model directory (`MLmodel`, the flavor's files, the
+   * input example; see `saveModel`), uploads it to `artifactPath` (default `model`) in the run's
+   * artifacts, records the `MLmodel` with `runs/log-model`, and registers a version when
+   * `registeredModelName` is given. Returns the model's `runs:/` URI (and the version).
+   *
+   * @example
+   * const { modelUri, registeredModelVersion } = await keel.logModel(runId, {
+   *   flavor: 'onnx',
+   *   onnx: exportMlp({ layers }),
+   *   inputExample: [[0.1, 0.2, 0.3]],
+   *   registeredModelName: 'fraud',
+   * });
+   */
+  logModel(runId: string, options: LogModelOptions): Promise<LoggedModel>;
+  /**
+   * @deprecated Records an already written `MLmodel` only: use {@link recordLoggedModel}.
+   */
+  logModel(runId: string, model: object): Promise<undefined>;
+  async logModel(runId: string, options: LogModelOptions | object): Promise<LoggedModel | undefined> {
+    if (typeof (options as { flavor?: unknown }).flavor !== 'string') {
+      await this.recordLoggedModel(runId, options);
+      return undefined;
+    }
+    return logModelToRun(this, runId, options as LogModelOptions);
+  }
+
+  /**
+   * Downloads the model a `runs:/` or `models:/` URI names (version, `@alias`, stage or `latest`)
+   * into `destDir` and returns where it is: `<destDir>/<path>` for a run's folder, `destDir`
+   * itself for a registered version (with MLflow's `registered_model_meta` file).
+   * @example const { path } = await keel.downloadModel('models:/churn@champion', '/tmp/churn');
+   */
+  downloadModel(uri: string, destDir: string, options?: TransferOptions): Promise<DownloadedModel> {
+    return downloadModel(this, uri, destDir, options);
+  }
+
+  /**
+   * Loads a model in this process, ready to `predict()`: a local path, `file:` URL, `runs:/…` or
+   * `models:/…` URI (downloaded first, to `options.dstPath` or a temporary folder that `close()`
+   * removes). Needs `@keel/server` installed: the model runtime is imported from it on first use.
+   *
+   * @example
+   * const model = await keel.loadModel('models:/fraud@champion');
+   * const { tensors } = await model.predict([[0.1, 0.2, 0.3]]);
+   * await model.close();
+   */
+  loadModel(uri: string, options?: LoadModelOptions): Promise<LoadedModel> {
+    return openModel(this, uri, options);
   }
 
   /**

@@ -32,6 +32,14 @@ export {
   WEBHOOK_ENV,
   type WebhookDeliveryConfig,
 } from './config.js';
+export {
+  FLAVOR_LOADERS,
+  type FlavorLoader,
+  type LoadModelOptions,
+  loadModelFromDirectory,
+  SUPPORTED_FLAVORS,
+} from './models/load-model.js';
+export type { Model, ModelMetadata, ModelOutput, OutputTensor } from './models/model.js';
 export type { GcItemResult, GcOptions } from './services/gc-service.js';
 export { createServices, type Services, type ServicesOptions } from './services/services.js';
 export { BACKEND_STORE_SCHEMES, migrateToLatest, openStore, type StoreConnection } from './store/database.js';

@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { buildApp, migrateToLatest, openStore, type ServerConfig, type StoreConnection } from '@keel/server';
 import { CliError, oneLine } from '../cli-error.js';
 import { redactUri } from '../redact.js';
+import { listenError } from './lifecycle.js';
+
+export { onStopSignal, STOP_TIMEOUT_MS } from './lifecycle.js';
 
 /** The Fastify application `buildApp` returns (the CLI does not depend on Fastify itself). */
 export type KeelApp = Awaited<ReturnType<typeof buildApp>>;
-
-/** How long a graceful stop may take before the process exits anyway. */
-export const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * Opens the backend store, turning a bad URI into a one-line {@link CliError} that names the
@@ -66,25 +66,6 @@ export async function startApp(
   return { app, port: address?.port ?? config.port };
 }
 
-/** Turns `listen` failures into one clear sentence. */
-function listenError(error: unknown, config: ServerConfig): CliError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const where = `${config.host}:${config.port}`;
-  switch (code) {
-    case 'EADDRINUSE':
-      return new CliError(
-        `Port ${config.port} on ${config.host} is already in use; pick another with --port`,
-      );
-    case 'EACCES':
-      return new CliError(`Permission denied binding ${where}; ports below 1024 need privileges`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-      return new CliError(`Cannot bind ${where}: host '${config.host}' is not an address of this machine`);
-    default:
-      return new CliError(`Cannot listen on ${where}: ${oneLine(error)}`, { cause: error });
-  }
-}
-
 /** `Keel listening on http://127.0.0.1:5000 (sqlite:///…/keel.db, 2 workers)` plus a newline. */
 export function readyLine(config: ServerConfig, port: number, workers: number): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -99,26 +80,4 @@ export async function stopApp(app: KeelApp, store: StoreConnection): Promise<voi
   } finally {
     await store.close();
   }
-}
-
-/**
- * Runs `stop` once on the first SIGTERM or SIGINT; a second signal, or a stop that outlives
- * {@link STOP_TIMEOUT_MS}, exits at once with code 1.
- */
-export function onStopSignal(stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    setTimeout(() => process.exit(1), STOP_TIMEOUT_MS).unref();
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`error: while stopping: ${oneLine(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
 }

@@ -47,6 +47,18 @@ describe('decodeScoringRequest', () => {
     });
   });
 
+  it("reads Python's bare NaN and Infinity tokens as numbers, leaving strings alone", () => {
+    expect(
+      parseJsonScoringRequest('{"inputs": {"x": [NaN, Infinity, -Infinity], "s": ["NaN"]}}').input,
+    ).toEqual({
+      kind: 'tensors',
+      tensors: {
+        x: { data: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], shape: [3] },
+        s: { data: ['NaN'], shape: [1] },
+      },
+    });
+  });
+
   it('names dataframe_split columns 0, 1, … when columns is absent', () => {
     expect(decodeScoringRequest({ dataframe_split: { data: [[1, 'a']] } }).input).toEqual({
       kind: 'columns',
@@ -256,6 +268,21 @@ describe('enforceSignature (columns)', () => {
     ]);
   });
 
+  it('takes a bare list of values as the column of a one-column model, named or not', () => {
+    for (const [spec, name] of [
+      ['{"type": "string", "name": "text"}', 'text'],
+      ['{"type": "string"}', '0'],
+    ]) {
+      const signature = parseSignature({ inputs: `[${spec}]` });
+      const { input } = decodeScoringRequest({ inputs: ['a', 'b'] });
+      expect(enforceSignature(input, signature)).toEqual({
+        kind: 'columns',
+        columns: { [name as string]: ['a', 'b'] },
+        rowCount: 2,
+      });
+    }
+  });
+
   it('allows null in an optional column and in a required double column (NaN)', () => {
     const input = columns({ 'sepal length (cm)': [null], 'sepal width (cm)': [1], batch: [null] });
     expect(enforceSignature(input, IRIS)).toEqual({
@@ -408,6 +435,16 @@ describe('enforceSignature (tensors)', () => {
     expect(enforceSignature(input, signature)).toEqual({
       kind: 'tensors',
       tensors: { '': { data: [1, 2, 3, 4], shape: [2, 2] } },
+    });
+  });
+
+  it('stacks dataframe columns into the single named 2-D tensor of the signature', () => {
+    const { input } = decodeScoringRequest({
+      dataframe_split: { columns: ['f0', 'f1', 'f2'], data: [[0.1, 0.2, 0.3]] },
+    });
+    expect(enforceSignature(input, MLP)).toEqual({
+      kind: 'tensors',
+      tensors: { input: { data: [0.1, 0.2, 0.3], shape: [1, 3] } },
     });
   });
 

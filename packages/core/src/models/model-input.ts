@@ -3,6 +3,7 @@
  * into one {@link ModelInput}, then checked and converted against the model's signature.
  */
 import { invalidParameter, KeelError } from '../errors.js';
+import { parseJsonAllowingNonFinite } from '../json-non-finite.js';
 import type { ColSpec, ColumnType, Schema, Signature, TensorDtype, TensorSpec } from './signature.js';
 
 /** A tensor: values flattened in row-major order, plus the shape. */
@@ -59,7 +60,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function parseJsonScoringRequest(text: string): ScoringRequest {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJsonAllowingNonFinite(text);
   } catch (error) {
     throw badRequest(`Failed to parse input from JSON: ${(error as Error).message}`);
   }
@@ -157,7 +158,15 @@ function decodeSplit(payload: unknown): ModelInput {
   return { kind: 'columns', columns, rowCount: data.length };
 }
 
-function recordsToColumns(rows: Record<string, unknown>[]): ModelInput {
+/**
+ * Turns row objects into columns as pandas does for `dataframe_records`: a key missing from a row
+ * (or `undefined` there) is `null` in that row.
+ *
+ * @example
+ * recordsToColumns([{ a: 1 }, { a: 2, b: 'x' }])
+ * // { kind: 'columns', columns: { a: [1, 2], b: [null, 'x'] }, rowCount: 2 }
+ */
+export function recordsToColumns(rows: readonly Record<string, unknown>[]): ModelInput & { kind: 'columns' } {
   const columns: Record<string, unknown[]> = {};
   rows.forEach((row, r) => {
     for (const [key, value] of Object.entries(row)) {
@@ -167,7 +176,7 @@ function recordsToColumns(rows: Record<string, unknown>[]): ModelInput {
         column = new Array<unknown>(r).fill(null);
         columns[key] = column;
       }
-      column.push(value);
+      column.push(value === undefined ? null : value);
     }
     for (const column of Object.values(columns)) if (column.length === r) column.push(null);
   });
@@ -347,8 +356,9 @@ function parseCsvRecords(text: string): { fields: string[]; line: number }[] {
  * - rank must match and every fixed dimension must equal the input's (`-1` matches any size);
  * - values must suit the dtype (integral and in range for ints, numbers for floats, booleans for
  *   `bool`, strings for `str`);
- * - columns sent to a tensor model become one 1-D tensor per column when the specs are named, or one
- *   2-D `[rows, columns]` tensor for a single unnamed spec.
+ * - columns sent to a tensor model become one 2-D `[rows, columns]` tensor when the signature has a
+ *   single tensor (unnamed, or 2-D and not named like a column), else one 1-D tensor per column;
+ * - a bare list of values sent to a one-column model is that column.
  *
  * @throws INVALID_PARAMETER_VALUE naming the column (and row) or tensor.
  *
@@ -385,6 +395,20 @@ function asColumns(
       columns[spec.name ?? String(c)] = Array.from({ length: rows }, (_, r) => only[1].data[r * width + c]);
     });
     return { kind: 'columns', columns, rowCount: rows };
+  }
+  if (
+    entries.length === 1 &&
+    only !== undefined &&
+    only[0] === UNNAMED_TENSOR &&
+    schema.columns.length === 1
+  ) {
+    // A bare list of values for a one-column model (MLflow feeds it as that column).
+    const [spec] = schema.columns;
+    const name = spec?.name ?? '0';
+    if (only[1].shape.length !== 1) {
+      throw invalidParameter(`Input for column '${name}' must be a 1-D list of values`);
+    }
+    return { kind: 'columns', columns: { [name]: only[1].data }, rowCount: only[1].shape[0] ?? 0 };
   }
   const columns: Record<string, unknown[]> = {};
   let rowCount: number | undefined;
@@ -495,10 +519,17 @@ function asTensors(input: ModelInput, schema: Extract<Schema, { kind: 'tensors' 
     return input.tensors;
   }
   const names = Object.keys(input.columns);
-  if (schema.tensors.length === 1 && schema.tensors[0]?.name === undefined) {
+  const [single] = schema.tensors;
+  if (
+    schema.tensors.length === 1 &&
+    single !== undefined &&
+    (single.name === undefined || (single.shape.length === 2 && !(single.name in input.columns)))
+  ) {
+    // A table sent to a model with one tensor input becomes that `[rows, columns]` tensor (as MLflow
+    // feeds `DataFrame.to_numpy()`), columns in the order the request gave them.
     const data: unknown[] = [];
     for (let r = 0; r < input.rowCount; r++) for (const n of names) data.push(input.columns[n]?.[r]);
-    return { [UNNAMED_TENSOR]: { data, shape: [input.rowCount, names.length] } };
+    return { [single.name ?? UNNAMED_TENSOR]: { data, shape: [input.rowCount, names.length] } };
   }
   return Object.fromEntries(names.map((n) => [n, { data: input.columns[n] ?? [], shape: [input.rowCount] }]));
 }

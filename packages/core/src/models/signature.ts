@@ -56,7 +56,8 @@ export type TensorDtype =
   | 'bytes'
   | 'object';
 
-const TENSOR_DTYPES: readonly TensorDtype[] = [
+/** Every dtype a tensor spec may declare (numpy's names, as MLflow writes them). */
+export const TENSOR_DTYPES: readonly TensorDtype[] = [
   'bool',
   'int8',
   'int16',

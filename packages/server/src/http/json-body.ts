@@ -1,4 +1,4 @@
-import { invalidParameter } from '@keel/core';
+import { invalidParameter, quoteNonFiniteTokens } from '@keel/core';
 
 /**
  * Parses a JSON request body the way MLflow's clients need:
@@ -27,35 +27,4 @@ export function parseJsonBody(text: string): unknown {
     }
   }
   return value;
-}
-
-const NON_FINITE = ['-Infinity', 'Infinity', 'NaN'] as const;
-
-/** Rewrites NaN/Infinity tokens that stand outside string literals into quoted strings. */
-export function quoteNonFiniteTokens(text: string): string {
-  let out = '';
-  let i = 0;
-  let last = 0;
-  while (i < text.length) {
-    const ch = text[i];
-    if (ch === '"') {
-      i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-      i++;
-      continue;
-    }
-    const token = NON_FINITE.find((t) => text.startsWith(t, i));
-    if (token && !isIdentifierChar(text[i - 1]) && !isIdentifierChar(text[i + token.length])) {
-      out += `${text.slice(last, i)}"${token}"`;
-      i += token.length;
-      last = i;
-      continue;
-    }
-    i++;
-  }
-  return out + text.slice(last);
-}
-
-function isIdentifierChar(ch: string | undefined): boolean {
-  return ch !== undefined && /[A-Za-z0-9_]/.test(ch);
 }

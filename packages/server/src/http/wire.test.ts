@@ -1,6 +1,6 @@
+import { quoteNonFiniteTokens } from '@keel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
-import { quoteNonFiniteTokens } from './json-body.js';
 
 describe('MLflow wire conventions', () => {
   let t: TestApp;

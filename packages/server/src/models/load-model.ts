@@ -5,11 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalidParameter, type MLmodel, parseMLmodel } from '@keel/core';
+import { JsModel, type JsModelOptions } from './js/js-model.js';
 import type { Model } from './model.js';
 import { OnnxModel, type OnnxModelOptions } from './onnx/onnx-model.js';
+import { ProcessModel, type ProcessModelOptions } from './process/process-model.js';
 
-/** Options of {@link loadModelFromDirectory}; each flavor reads the ones it uses. */
-export interface LoadModelOptions extends OnnxModelOptions {}
+/**
+ * Options of {@link loadModelFromDirectory}; each flavor reads the ones it uses (`workers` defaults
+ * to min(2, cores) for onnx and to 1 for js).
+ */
+export interface LoadModelOptions extends OnnxModelOptions, JsModelOptions, ProcessModelOptions {}
 
 /** Loads one flavor from a directory whose `MLmodel` is already parsed. */
 export type FlavorLoader = (dir: string, mlmodel: MLmodel, options: LoadModelOptions) => Promise<Model>;
@@ -17,6 +22,8 @@ export type FlavorLoader = (dir: string, mlmodel: MLmodel, options: LoadModelOpt
 /** Flavors Keel serves, in order of preference when an `MLmodel` lists several. */
 export const FLAVOR_LOADERS: Readonly<Record<string, FlavorLoader>> = Object.freeze({
   onnx: (dir, mlmodel, options) => OnnxModel.load(dir, mlmodel, options),
+  js: (dir, mlmodel, options) => JsModel.load(dir, mlmodel, options),
+  process: (dir, mlmodel, options) => ProcessModel.load(dir, mlmodel, options),
 });
 
 /** Names of the flavors {@link loadModelFromDirectory} can load. */

@@ -3,15 +3,20 @@
  * inference blocks the thread it runs on (onnxruntime's `session.run()`), so the event loop stays free.
  */
 import type { Transferable, Worker } from 'node:worker_threads';
-import { KeelError } from '@keel/core';
+import { type ErrorCode, KeelError } from '@keel/core';
+import { RestartBackoff, type RestartPolicy } from './restart-backoff.js';
 
 /** Message a pool worker posts once it can take requests, or when it could not start. */
 export type WorkerStartMessage<Info> = { kind: 'ready'; info: Info } | { kind: 'failed'; message: string };
 
-/** Message a pool worker posts for each request: the result, or the error it raised. */
+/**
+ * Message a pool worker posts for each request: the result, or the error it raised. An error with a
+ * `code` rejects with that code and the message as is (e.g. `BAD_REQUEST` for a user's predict that
+ * threw); without one it is an `INTERNAL_ERROR` prefixed with the pool's label.
+ */
 export type WorkerReplyMessage<Res> =
   | { kind: 'result'; id: number; result: Res }
-  | { kind: 'error'; id: number; message: string };
+  | { kind: 'error'; id: number; message: string; code?: ErrorCode };
 
 /**
  * Messages the pool posts to a worker: a request, or `stop`. On `stop` the worker lets the request it
@@ -37,6 +42,19 @@ export interface WorkerPoolOptions {
    * @default 30_000
    */
   closeTimeoutMs?: number;
+  /**
+   * How fast a dead worker is replaced: the first death in a quiet period at once, the next ones with
+   * exponential backoff (see {@link RestartPolicy}).
+   * @default DEFAULT_RESTART_POLICY
+   */
+  restart?: RestartPolicy;
+  /**
+   * A worker that has not posted `ready` within this time is terminated and counts as failed to start.
+   * Leave unset for workers whose start runs native code (terminating a thread inside a native call
+   * aborts the process).
+   * @default no limit
+   */
+  startTimeoutMs?: number;
 }
 
 interface Job<Req, Res> {
@@ -50,14 +68,23 @@ interface Slot<Req, Res> {
   worker: Worker;
   ready: boolean;
   job: Job<Req, Res> | undefined;
-  /** Set from the worker's `error` event, reported when it exits. */
+  /** Set from the worker's `error` event (or a `failed` message), reported when it exits. */
   crash: Error | undefined;
+  startTimer: NodeJS.Timeout | undefined;
+  /** Whether this worker has answered a request yet. */
+  answered: boolean;
 }
 
 /**
  * Runs requests on a pool of workers: requests wait in a FIFO queue and go to the first idle worker.
- * A worker that dies (uncaught error, native crash, `terminate()`) is replaced; the request it was
- * running rejects with `INTERNAL_ERROR` and the others are unaffected.
+ * A worker that dies (uncaught error, native crash, `terminate()`, a start that fails) is replaced;
+ * the request it was running rejects with `INTERNAL_ERROR` and the others are unaffected.
+ *
+ * Replacement is rate limited by a {@link RestartBackoff}: a worker that keeps dying is restarted after
+ * growing delays, never in a tight loop (a replacement's first successful answer forgets earlier
+ * failures, so a crash on one bad request now and then is replaced at once). While no worker is alive
+ * or starting (all wait for their backoff), {@link ready} is `false` and requests reject at once with
+ * `TEMPORARILY_UNAVAILABLE` (503) instead of waiting an unknown time.
  *
  * @example
  * const pool = await WorkerPool.start<Req, Res, Info>({ size: 2, label: 'ONNX worker', createWorker });
@@ -68,7 +95,12 @@ export class WorkerPool<Req, Res, Info> {
   readonly #options: WorkerPoolOptions;
   readonly #slots = new Set<Slot<Req, Res>>();
   readonly #queue: Job<Req, Res>[] = [];
+  readonly #backoff: RestartBackoff;
+  /** Pending respawns: timer → when it fires. */
+  readonly #respawns = new Map<NodeJS.Timeout, number>();
+  #lastFailure = '';
   #nextId = 0;
+  #started = false;
   #closed = false;
   #crashNext = false;
   /** What the first worker reported when it became ready (e.g. the model's inputs). */
@@ -76,17 +108,20 @@ export class WorkerPool<Req, Res, Info> {
 
   private constructor(options: WorkerPoolOptions) {
     this.#options = options;
+    this.#backoff = new RestartBackoff(options.restart);
   }
 
   /**
    * Starts `size` workers and waits until each is ready.
-   * @throws INVALID_PARAMETER_VALUE when a worker reports it could not start (e.g. an unreadable model).
+   * @throws INVALID_PARAMETER_VALUE when a worker reports it could not start (e.g. an unreadable model);
+   *   INTERNAL_ERROR when one dies or times out before it is ready.
    */
   static async start<Req, Res, Info>(options: WorkerPoolOptions): Promise<WorkerPool<Req, Res, Info>> {
     const pool = new WorkerPool<Req, Res, Info>(options);
     try {
       const infos = await Promise.all(Array.from({ length: options.size }, () => pool.#spawn()));
       pool.info = infos[0] as Info;
+      pool.#started = true;
     } catch (error) {
       await pool.close();
       throw error;
@@ -94,9 +129,16 @@ export class WorkerPool<Req, Res, Info> {
     return pool;
   }
 
-  /** Number of live workers (for tests and metrics). */
+  /** Number of live workers, ready or starting (for tests and metrics). */
   get size(): number {
     return this.#slots.size;
+  }
+
+  /** Whether at least one worker is ready to take a request. */
+  get ready(): boolean {
+    if (this.#closed) return false;
+    for (const slot of this.#slots) if (slot.ready) return true;
+    return false;
   }
 
   /** Requests waiting for a worker. */
@@ -106,10 +148,12 @@ export class WorkerPool<Req, Res, Info> {
 
   /**
    * Queues `request`; resolves with the worker's result. `transfer` lists buffers moved (not copied)
-   * to the worker. Rejects with `INTERNAL_ERROR` when the worker dies or the pool closes first.
+   * to the worker. Rejects with `INTERNAL_ERROR` when the worker dies or the pool closes first, and
+   * with `TEMPORARILY_UNAVAILABLE` when no worker is alive (every one waits for its restart).
    */
   run(request: Req, transfer: Transferable[] = []): Promise<Res> {
     if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#slots.size === 0) return Promise.reject(this.#unavailableError());
     return new Promise<Res>((resolve, reject) => {
       this.#queue.push({ request, transfer, resolve, reject });
       this.#dispatch();
@@ -126,11 +170,13 @@ export class WorkerPool<Req, Res, Info> {
   }
 
   /**
-   * Rejects queued requests and stops every worker: a busy one finishes its native call first, then
-   * exits, and its request rejects. Resolves when all have exited. Idempotent.
+   * Rejects queued requests, cancels pending restarts and stops every worker: a busy one finishes its
+   * native call first, then exits, and its request rejects. Resolves when all have exited. Idempotent.
    */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#respawns.keys()) clearTimeout(timer);
+    this.#respawns.clear();
     for (const job of this.#queue.splice(0)) job.reject(this.#closedError());
     await Promise.all([...this.#slots].map((slot) => this.#stop(slot, 0)));
   }
@@ -156,27 +202,60 @@ export class WorkerPool<Req, Res, Info> {
     return new KeelError('INTERNAL_ERROR', `${this.#options.label} pool is closed`);
   }
 
+  #unavailableError(): KeelError {
+    const next = Math.min(...this.#respawns.values());
+    const wait = Number.isFinite(next)
+      ? ` Next start in ${Math.max(0, Math.ceil((next - Date.now()) / 1000))} s.`
+      : '';
+    return new KeelError(
+      'TEMPORARILY_UNAVAILABLE',
+      `No ${this.#options.label} is running: ${this.#backoff.recentFailures} failed in the last minute, restarting with backoff.${wait} Last failure: ${this.#lastFailure}`,
+    );
+  }
+
   #spawn(): Promise<Info> {
     const worker = this.#options.createWorker();
-    const slot: Slot<Req, Res> = { worker, ready: false, job: undefined, crash: undefined };
+    const slot: Slot<Req, Res> = {
+      worker,
+      ready: false,
+      job: undefined,
+      crash: undefined,
+      startTimer: undefined,
+      answered: false,
+    };
     this.#slots.add(slot);
+    const { startTimeoutMs } = this.#options;
+    if (startTimeoutMs !== undefined) {
+      slot.startTimer = setTimeout(() => {
+        slot.crash = new Error(`not ready within ${startTimeoutMs} ms`);
+        void worker.terminate();
+      }, startTimeoutMs);
+    }
     return new Promise<Info>((resolveStart, rejectStart) => {
       worker.on('message', (message: WorkerStartMessage<Info> | WorkerReplyMessage<Res>) => {
         switch (message.kind) {
           case 'ready':
+            clearTimeout(slot.startTimer);
             slot.ready = true;
             resolveStart(message.info);
             this.#dispatch();
             return;
           case 'failed':
-            // The worker exits on its own after reporting; the exit handler does not respawn it.
+            // The worker exits on its own after reporting; the exit handler decides about a restart.
+            slot.crash = new Error(message.message);
             rejectStart(new KeelError('INVALID_PARAMETER_VALUE', message.message));
             return;
           case 'result':
           case 'error': {
             const job = slot.job;
             slot.job = undefined;
-            if (message.kind === 'result') job?.resolve(message.result);
+            if (message.kind === 'result') {
+              // Only a worker's first answer: with one worker healthy and another failing to start,
+              // the healthy one's steady answers must not keep the other's restarts at zero delay.
+              if (!slot.answered) this.#backoff.reset();
+              slot.answered = true;
+              job?.resolve(message.result);
+            } else if (message.code !== undefined) job?.reject(new KeelError(message.code, message.message));
             else job?.reject(new KeelError('INTERNAL_ERROR', `${this.#options.label}: ${message.message}`));
             this.#dispatch();
             return;
@@ -191,6 +270,7 @@ export class WorkerPool<Req, Res, Info> {
         slot.crash = error;
       });
       worker.on('exit', (code) => {
+        clearTimeout(slot.startTimer);
         this.#slots.delete(slot);
         const why = slot.crash?.message ?? `exit code ${code}`;
         if (!slot.ready)
@@ -204,14 +284,37 @@ export class WorkerPool<Req, Res, Info> {
               ),
         );
         slot.job = undefined;
-        // Replace only workers that had started: one that cannot start would fail again in a loop.
-        if (!this.#closed && slot.ready) {
-          this.#spawn().catch((error: Error) => {
-            if (this.#slots.size === 0) for (const job of this.#queue.splice(0)) job.reject(error);
-          });
-        }
+        // During start() a worker that cannot start fails the whole start instead.
+        if (this.#closed || !(this.#started || slot.ready)) return;
+        this.#replace(slot.ready ? why : `failed to start: ${why}`);
       });
     });
+  }
+
+  /** Starts a replacement for a dead worker, at once or after the backoff's delay. */
+  #replace(why: string): void {
+    this.#lastFailure = why;
+    const delay = this.#backoff.recordFailure();
+    if (delay === 0) {
+      this.#respawn();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#respawns.delete(timer);
+      if (!this.#closed) this.#respawn();
+    }, delay);
+    // A pending restart alone must not keep the process alive.
+    timer.unref();
+    this.#respawns.set(timer, Date.now() + delay);
+    if (this.#slots.size === 0) {
+      const error = this.#unavailableError();
+      for (const job of this.#queue.splice(0)) job.reject(error);
+    }
+  }
+
+  #respawn(): void {
+    // A failed start is handled by the exit handler, which schedules the next attempt.
+    this.#spawn().catch(() => undefined);
   }
 
   #dispatch(): void {

@@ -206,7 +206,7 @@ describe('loadModelFromDirectory', () => {
         serializeMLmodel({ flavors: { sklearn: { pickled_model: 'm.pkl' } } }),
       );
       const error = await expectKeelError(loadModelFromDirectory(dir), 'INVALID_PARAMETER_VALUE');
-      expect(error.message).toContain('supported: [onnx]');
+      expect(error.message).toContain('supported: [onnx, js, process]');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ import {
   type Tensor,
   UNNAMED_TENSOR,
 } from '@keel/core';
-import type { Model, ModelMetadata, ModelOutput, OutputTensor } from '../model.js';
+import type { Model, ModelIo, ModelMetadata, ModelOutput, OutputTensor } from '../model.js';
 import { WorkerPool } from '../worker-pool.js';
 import {
   createOnnxWorker,
@@ -108,9 +108,19 @@ export class OnnxModel implements Model {
     return this.#pool.info;
   }
 
+  /** The graph's inputs and outputs, for protocol metadata ({@link Model.io}). */
+  get io(): ModelIo {
+    return this.#pool.info;
+  }
+
   /** Live worker threads (a crashed one is replaced). */
   get workerCount(): number {
     return this.#pool.size;
+  }
+
+  /** Whether a worker can take a request (false while every worker is restarting after crashes). */
+  get ready(): boolean {
+    return this.#pool.ready;
   }
 
   /**

@@ -1,0 +1,264 @@
+// Serving benchmark (issue 5): a 30 → 64 → 64 → 2 ONNX MLP under 64 concurrent keep-alive clients,
+// `keel models serve` (MLflow /invocations and Open Inference Protocol /v2/.../infer, batching on and
+// off) measured beside a bare Fastify route that calls the same model file through one onnxruntime
+// session, in the same run. Each server is a child process; the load generator is this process.
+//
+//   node bench/serving.mjs [--duration 20] [--connections 64]
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { serializeMLmodel } from '../packages/core/dist/index.js';
+import { exportMlp } from '../packages/sdk/dist/index.js';
+import { CLI, freePort, percentile, ROOT, report } from './lib.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '64' },
+    warmup: { type: 'string', default: '3' },
+  },
+});
+const DURATION_S = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const WARMUP_S = Number(args.warmup);
+const FEATURES = 30;
+
+/** mulberry32, so the model and the request rows are the same in every run. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function dense(next, nIn, nOut, activation) {
+  const scale = Math.sqrt(6 / (nIn + nOut));
+  const weights = Array.from({ length: nOut }, () =>
+    Array.from({ length: nIn }, () => (next() * 2 - 1) * scale),
+  );
+  const bias = Array.from({ length: nOut }, () => (next() * 2 - 1) * 0.1);
+  return { weights, bias, activation };
+}
+
+/** Writes an MLflow-layout model directory holding the MLP; returns its path. */
+function writeModel(dir) {
+  const next = rng(42);
+  const layers = [
+    dense(next, FEATURES, 64, 'relu'),
+    dense(next, 64, 64, 'relu'),
+    dense(next, 64, 2, 'softmax'),
+  ];
+  const modelDir = join(dir, 'mlp');
+  mkdirSync(modelDir, { recursive: true });
+  writeFileSync(join(modelDir, 'model.onnx'), exportMlp({ layers }));
+  const spec = (shape) => ({ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape } });
+  writeFileSync(
+    join(modelDir, 'MLmodel'),
+    serializeMLmodel({
+      flavors: { onnx: { data: 'model.onnx', onnx_version: '1.17.0', providers: ['CPUExecutionProvider'] } },
+      signature: {
+        inputs: JSON.stringify([{ ...spec([-1, FEATURES]), name: 'input' }]),
+        outputs: JSON.stringify([{ ...spec([-1, 2]), name: 'output' }]),
+      },
+    }),
+  );
+  return modelDir;
+}
+
+/** Request rows: a small fixed pool so bodies vary without the generator building JSON per request. */
+function requestRows() {
+  const next = rng(7);
+  return Array.from({ length: 64 }, () =>
+    Array.from({ length: FEATURES }, () => Number((next() * 4 - 2).toFixed(4))),
+  );
+}
+
+async function waitReady(url, child) {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function startChild(argv, readyPath) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...argv, '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, KEEL_LOG_LEVEL: 'warn' },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(`${base}${readyPath}`, child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    base,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Closed-loop load: `connections` keep-alive clients each send the next request as soon as the last
+ * answered, for `seconds`. Returns requests/s, latency percentiles and the non-200 count.
+ */
+async function load(base, path, bodies, seconds) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const latencies = [];
+  let errors = 0;
+  let firstError;
+  let stopAt = 0;
+  const one = (body) =>
+    new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const req = http.request(
+        `${base}${path}`,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+            else {
+              errors++;
+              firstError ??= `${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`;
+            }
+            resolve();
+          });
+        },
+      );
+      req.on('error', (error) => {
+        errors++;
+        firstError ??= error.message;
+        resolve();
+      });
+      req.end(body);
+    });
+  const client = async (offset) => {
+    for (let i = offset; Date.now() < stopAt; i++) await one(bodies[i % bodies.length]);
+  };
+  stopAt = Date.now() + seconds * 1000;
+  const started = Date.now();
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => client(c)));
+  const elapsed = (Date.now() - started) / 1000;
+  agent.destroy();
+  return {
+    requests_per_s: Math.round(latencies.length / elapsed),
+    p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    requests: latencies.length,
+    errors,
+    ...(firstError === undefined ? {} : { first_error: firstError }),
+  };
+}
+
+async function measure(label, server, path, bodies) {
+  await load(server.base, path, bodies, WARMUP_S);
+  const result = await load(server.base, path, bodies, DURATION_S);
+  console.error(`${label}: ${result.requests_per_s} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`);
+  return result;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'keel-bench-serving-'));
+try {
+  const modelDir = writeModel(dir);
+  const rows = requestRows();
+  const invocationBodies = rows.map((row) => Buffer.from(JSON.stringify({ inputs: [row] })));
+  const inferBodies = rows.map((row) =>
+    Buffer.from(
+      JSON.stringify({ inputs: [{ name: 'input', shape: [1, FEATURES], datatype: 'FP32', data: row }] }),
+    ),
+  );
+
+  const results = {};
+  const bare = await startChild(
+    [join(ROOT, 'bench/bare-onnx-server.mjs'), '--model', join(modelDir, 'model.onnx')],
+    '/ping',
+  );
+  try {
+    results.bare_fastify = await measure('bare Fastify + onnxruntime', bare, '/predict', invocationBodies);
+  } finally {
+    await bare.stop();
+  }
+
+  const keelRuns = [
+    { key: 'batch_off', flags: ['--batch-max-size', '1'] },
+    { key: 'batch_on', flags: ['--batch-max-size', '64', '--batch-max-delay-ms', '0'] },
+  ];
+  for (const { key, flags } of keelRuns) {
+    const keel = await startChild(
+      [CLI, 'models', 'serve', '-m', modelDir, '--name', 'mlp', ...flags],
+      '/ping',
+    );
+    try {
+      results[`invocations_${key}`] = await measure(
+        `keel /invocations (${key})`,
+        keel,
+        '/invocations',
+        invocationBodies,
+      );
+      results[`v2_infer_${key}`] = await measure(
+        `keel /v2 infer (${key})`,
+        keel,
+        '/v2/models/mlp/infer',
+        inferBodies,
+      );
+    } finally {
+      await keel.stop();
+    }
+  }
+
+  const bareRps = results.bare_fastify.requests_per_s;
+  const ratio = (r) => Number((r.requests_per_s / bareRps).toFixed(3));
+  const best = (prefix) =>
+    Math.max(ratio(results[`${prefix}_batch_off`]), ratio(results[`${prefix}_batch_on`]));
+  const summary = {
+    invocations_vs_bare: {
+      batch_off: ratio(results.invocations_batch_off),
+      batch_on: ratio(results.invocations_batch_on),
+    },
+    v2_infer_vs_bare: {
+      batch_off: ratio(results.v2_infer_batch_off),
+      batch_on: ratio(results.v2_infer_batch_on),
+    },
+    target: "Keel's /invocations and /v2/.../infer >= 80% of the bare route's requests/s",
+  };
+  summary.pass = best('invocations') >= 0.8 && best('v2_infer') >= 0.8;
+  const errors = Object.values(results).reduce((n, r) => n + r.errors, 0);
+  if (errors > 0) summary.pass = false;
+  report('serving', {
+    machine: { cpus: cpus().length, platform: process.platform },
+    model: `MLP ${FEATURES} -> 64 -> 64 -> 2 (ReLU, ReLU, softmax), float32, one row per request`,
+    connections: CONNECTIONS,
+    duration_s: DURATION_S,
+    results,
+    summary,
+  });
+  if (!summary.pass) process.exitCode = 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -3,7 +3,9 @@
 // off) measured beside a bare Fastify route that calls the same model file through one onnxruntime
 // session, in the same run. Each server is a child process; the load generator is this process.
 //
-//   node bench/serving.mjs [--duration 20] [--connections 64]
+//   node bench/serving.mjs [--duration 20] [--rounds 4] [--connections 64] [--warmup 3]
+//
+// Each configuration gets `duration` seconds of load in all, in `rounds` turns interleaved with the others.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -19,11 +21,13 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     connections: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '4' },
   },
 });
 const DURATION_S = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const WARMUP_S = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
 const FEATURES = 30;
 
 /** mulberry32, so the model and the request rows are the same in every run. */
@@ -120,7 +124,7 @@ async function startChild(argv, readyPath) {
 
 /**
  * Closed-loop load: `connections` keep-alive clients each send the next request as soon as the last
- * answered, for `seconds`. Returns requests/s, latency percentiles and the non-200 count.
+ * answered, for `seconds`. Returns the latencies of the 200s, the time taken and the non-200 count.
  */
 async function load(base, path, bodies, seconds) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
@@ -167,20 +171,28 @@ async function load(base, path, bodies, seconds) {
   const elapsed = (Date.now() - started) / 1000;
   agent.destroy();
   return {
-    requests_per_s: Math.round(latencies.length / elapsed),
-    p50_ms: Number(percentile(latencies, 50).toFixed(2)),
-    p99_ms: Number(percentile(latencies, 99).toFixed(2)),
-    requests: latencies.length,
+    latencies,
+    seconds: elapsed,
     errors,
     ...(firstError === undefined ? {} : { first_error: firstError }),
   };
 }
 
-async function measure(label, server, path, bodies) {
-  await load(server.base, path, bodies, WARMUP_S);
-  const result = await load(server.base, path, bodies, DURATION_S);
-  console.error(`${label}: ${result.requests_per_s} req/s, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`);
-  return result;
+/** Sums rounds of one configuration: requests/s over the whole time, latency percentiles over all samples. */
+function combine(rounds) {
+  const latencies = rounds.flatMap((r) => r.latencies);
+  const seconds = rounds.reduce((sum, r) => sum + r.seconds, 0);
+  const errors = rounds.reduce((sum, r) => sum + r.errors, 0);
+  const firstError = rounds.find((r) => r.first_error !== undefined)?.first_error;
+  return {
+    requests_per_s: Math.round(latencies.length / seconds),
+    p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    rounds_requests_per_s: rounds.map((r) => Math.round(r.latencies.length / r.seconds)),
+    requests: latencies.length,
+    errors,
+    ...(firstError === undefined ? {} : { first_error: firstError }),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-bench-serving-'));
@@ -194,42 +206,38 @@ try {
     ),
   );
 
-  const results = {};
-  const bare = await startChild(
-    [join(ROOT, 'bench/bare-onnx-server.mjs'), '--model', join(modelDir, 'model.onnx')],
-    '/ping',
-  );
-  try {
-    results.bare_fastify = await measure('bare Fastify + onnxruntime', bare, '/predict', invocationBodies);
-  } finally {
-    await bare.stop();
-  }
-
-  const keelRuns = [
-    { key: 'batch_off', flags: ['--batch-max-size', '1'] },
-    { key: 'batch_on', flags: ['--batch-max-size', '64', '--batch-max-delay-ms', '0'] },
-  ];
-  for (const { key, flags } of keelRuns) {
-    const keel = await startChild(
-      [CLI, 'models', 'serve', '-m', modelDir, '--name', 'mlp', ...flags],
+  // Every server runs for the whole benchmark and the configurations take turns in short rounds, so
+  // a burst of load from elsewhere on the machine hits them all alike instead of skewing one.
+  const keelServe = (flags) => [CLI, 'models', 'serve', '-m', modelDir, '--name', 'mlp', ...flags];
+  const servers = {
+    bare: await startChild(
+      [join(ROOT, 'bench/bare-onnx-server.mjs'), '--model', join(modelDir, 'model.onnx')],
       '/ping',
-    );
-    try {
-      results[`invocations_${key}`] = await measure(
-        `keel /invocations (${key})`,
-        keel,
-        '/invocations',
-        invocationBodies,
-      );
-      results[`v2_infer_${key}`] = await measure(
-        `keel /v2 infer (${key})`,
-        keel,
-        '/v2/models/mlp/infer',
-        inferBodies,
-      );
-    } finally {
-      await keel.stop();
+    ),
+    batchOff: await startChild(keelServe(['--batch-max-size', '1']), '/ping'),
+    batchOn: await startChild(keelServe(['--batch-max-size', '64', '--batch-max-delay-ms', '0']), '/ping'),
+  };
+  const configs = [
+    { key: 'bare_fastify', server: 'bare', path: '/predict', bodies: invocationBodies },
+    { key: 'invocations_batch_off', server: 'batchOff', path: '/invocations', bodies: invocationBodies },
+    { key: 'v2_infer_batch_off', server: 'batchOff', path: '/v2/models/mlp/infer', bodies: inferBodies },
+    { key: 'invocations_batch_on', server: 'batchOn', path: '/invocations', bodies: invocationBodies },
+    { key: 'v2_infer_batch_on', server: 'batchOn', path: '/v2/models/mlp/infer', bodies: inferBodies },
+  ];
+  const results = {};
+  try {
+    for (const c of configs) await load(servers[c.server].base, c.path, c.bodies, WARMUP_S);
+    const rounds = Object.fromEntries(configs.map((c) => [c.key, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of configs) {
+        const r = await load(servers[c.server].base, c.path, c.bodies, DURATION_S / ROUNDS);
+        rounds[c.key].push(r);
+        console.error(`round ${round + 1} ${c.key}: ${Math.round(r.latencies.length / r.seconds)} req/s`);
+      }
     }
+    for (const c of configs) results[c.key] = combine(rounds[c.key]);
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
   }
 
   const bareRps = results.bare_fastify.requests_per_s;
@@ -255,6 +263,7 @@ try {
     model: `MLP ${FEATURES} -> 64 -> 64 -> 2 (ReLU, ReLU, softmax), float32, one row per request`,
     connections: CONNECTIONS,
     duration_s: DURATION_S,
+    rounds: ROUNDS,
     results,
     summary,
   });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,20 +9,32 @@ import { installSdk } from './testing/installed-sdk.js';
 import { startTestServer, type TestServer } from './testing/test-server.js';
 
 /**
- * The `ts` code blocks of docs/sdk.md and docs/registry.md: each is a complete module that must
- * type-check and run.
+ * The `ts` code blocks of docs/sdk.md, docs/registry.md and docs/models.md: each is a complete module
+ * that must type-check and run. A block of any language whose first line is `// file: <path>` or
+ * `# file: <path>` is a file the examples use (a model's module, its weights, a Python program): it
+ * is written to `<path>` in the folder the examples run in, before any runs, and type-checked when
+ * it is `ts`.
  */
-const DOCS = ['sdk.md', 'registry.md'].map((name) =>
+const DOCS = ['sdk.md', 'registry.md', 'models.md'].map((name) =>
   fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url)),
 );
 const SDK_SOURCE = fileURLToPath(new URL('./index.ts', import.meta.url));
+const FILE_MARKER = /^(?:\/\/|#) file: (\S+)\n/;
 
-const blocks = DOCS.flatMap((doc) =>
-  [...readFileSync(doc, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({
-    code: m[1] as string,
+const fenced = DOCS.flatMap((doc) =>
+  [...readFileSync(doc, 'utf8').matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
+    language: m[1] as string,
+    code: m[2] as string,
     heading: headingBefore(doc, m.index ?? 0),
   })),
-).map((block, index) => ({ ...block, index }));
+);
+const files = fenced.flatMap(({ code }) => {
+  const match = FILE_MARKER.exec(code);
+  return match ? [{ path: match[1] as string, content: code.slice(match[0].length) }] : [];
+});
+const blocks = fenced
+  .filter((block) => block.language === 'ts')
+  .map((block, index) => ({ ...block, index, runs: !FILE_MARKER.test(block.code) }));
 
 function headingBefore(doc: string, offset: number): string {
   const text = readFileSync(doc, 'utf8').slice(0, offset);
@@ -38,8 +50,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keel-sdk-docs-'));
   mkdirSync(join(dir, 'data'));
   copyFileSync(fileURLToPath(new URL('./testing/iris.csv', import.meta.url)), join(dir, 'data', 'iris.csv'));
-  // The examples import '@keel/sdk' as written: it is installed into the folder they run in.
-  installSdk(dir);
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+    writeFileSync(join(dir, file.path), file.content);
+  }
+  // The examples import '@keel/sdk' as written: it is installed into the folder they run in, with
+  // `@keel/server` for the examples that load models.
+  installSdk(dir, { server: true });
 });
 
 afterAll(async () => {
@@ -47,7 +64,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('docs/sdk.md and docs/registry.md examples', () => {
+describe('docs/sdk.md, docs/registry.md and docs/models.md examples', () => {
   it('has examples', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
   });
@@ -87,7 +104,7 @@ describe('docs/sdk.md and docs/registry.md examples', () => {
     expect(diagnostics).toEqual([]);
   });
 
-  for (const block of blocks) {
+  for (const block of blocks.filter((b) => b.runs)) {
     it(`runs example ${block.index + 1} (${block.heading})`, async () => {
       // Types erased the way any TypeScript runner does it; the type-check above covers them.
       const file = join(dir, `example-${block.index}.mjs`);

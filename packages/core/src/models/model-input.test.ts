@@ -382,6 +382,13 @@ describe('enforceSignature (columns)', () => {
     });
   });
 
+  it('names every missing required column at once', () => {
+    const error = failure(() => enforceSignature(columns({ batch: [1] }), IRIS));
+    expect(error.message).toBe(
+      "Model is missing inputs ['sepal length (cm)', 'sepal width (cm)']. Note that there were extra inputs: []",
+    );
+  });
+
   it.each([
     [
       'a 2-D tensor of the wrong width',

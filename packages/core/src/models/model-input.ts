@@ -428,21 +428,21 @@ function asColumns(
 
 function enforceColumns(input: ModelInput, schema: Extract<Schema, { kind: 'columns' }>): ModelInput {
   const source = asColumns(input, schema);
+  const names = schema.columns.map((spec, c) => spec.name ?? String(c));
+  const missing = names.filter(
+    (name, c) => schema.columns[c]?.required && source.columns[name] === undefined,
+  );
+  if (missing.length > 0) {
+    const extra = Object.keys(source.columns).filter((k) => !names.includes(k));
+    throw invalidParameter(
+      `Model is missing inputs [${missing.map((n) => `'${n}'`).join(', ')}]. Note that there were extra inputs: ${JSON.stringify(extra)}`,
+    );
+  }
   const columns: Record<string, unknown[]> = {};
   schema.columns.forEach((spec, c) => {
-    const name = spec.name ?? String(c);
+    const name = names[c] as string;
     const values = source.columns[name];
-    if (values === undefined) {
-      if (spec.required) {
-        throw invalidParameter(
-          `Model is missing inputs ['${name}']. Note that there were extra inputs: ${JSON.stringify(
-            Object.keys(source.columns).filter((k) => !schema.columns.some((s) => s.name === k)),
-          )}`,
-        );
-      }
-      return;
-    }
-    columns[name] = values.map((value, row) => convertCell(name, row, spec, value));
+    if (values !== undefined) columns[name] = values.map((value, row) => convertCell(name, row, spec, value));
   });
   return { kind: 'columns', columns, rowCount: source.rowCount };
 }

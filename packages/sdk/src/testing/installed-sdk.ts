@@ -8,17 +8,33 @@ const PACKAGES = {
   sdk: fileURLToPath(new URL('..', import.meta.url)),
 } as const;
 
+/** `@keel/server`'s sources: the model runtime `loadModel` imports, installed on request. */
+const SERVER_SOURCE = fileURLToPath(new URL('../../../server/src', import.meta.url));
+
+/** Options of {@link installSdk}. */
+export interface InstallSdkOptions {
+  /**
+   * Also install `@keel/server` (the SDK's optional peer dependency), so that `loadModel` can load
+   * models in the installed program.
+   * @default false
+   */
+  server?: boolean;
+}
+
 /** The repository's installed packages, where the SDK's and core's own dependencies live. */
 const REPO_NODE_MODULES = fileURLToPath(new URL('../../../../node_modules', import.meta.url));
 
 /**
- * Installs `@keel/core` and `@keel/sdk`, transpiled from their current sources, into
- * `<root>/node_modules`, so that a plain `node script.mjs` run in `root` imports `@keel/sdk`
- * exactly as a user's program does (tests run real child processes against it). Types are
- * erased, nothing is type-checked; test files and `testing/` are left out.
+ * Installs `@keel/core` and `@keel/sdk` (and, with `server: true`, `@keel/server`), transpiled from
+ * their current sources, into `<root>/node_modules`, so that a plain `node script.mjs` run in `root`
+ * imports `@keel/sdk` exactly as a user's program does (tests run real child processes against it).
+ * Types are erased, nothing is type-checked; test files and `testing/` are left out.
+ *
+ * @example installSdk(dir, { server: true }); // `loadModel` works in programs run in `dir`
  */
-export function installSdk(root: string): void {
-  for (const [name, source] of Object.entries(PACKAGES)) {
+export function installSdk(root: string, options: InstallSdkOptions = {}): void {
+  const packages = options.server ? { ...PACKAGES, server: SERVER_SOURCE } : PACKAGES;
+  for (const [name, source] of Object.entries(packages)) {
     const target = join(root, 'node_modules', '@keel', name);
     for (const file of sourceFiles(source)) {
       const output = ts.transpileModule(readFileSync(file, 'utf8'), {

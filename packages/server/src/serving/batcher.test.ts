@@ -82,6 +82,10 @@ class RecordingObserver implements BatchObserver {
   }
 }
 
+/**
+ * Waits for the end of the current event-loop turn: the batcher's own end-of-turn pump was scheduled
+ * (with `setImmediate`) before this one, so it has run when this resolves.
+ */
 function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -129,6 +133,10 @@ function timeouts(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
 }
 
+function immediates(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Immediate').length;
+}
+
 describe('MicroBatcher', () => {
   it('merges requests that queue while the model is busy into one call, each caller getting its rows', async () => {
     const model = new RecordingModel();
@@ -136,8 +144,14 @@ describe('MicroBatcher', () => {
     const observer = new RecordingObserver();
     const b = batcher(model, { observer });
     const inputs = Array.from({ length: 10 }, (_, i) => tensorInput(i + 1, 1 + (i % 4)));
-    const outputs = inputs.map((input) => b.predict(input));
+    const outputs = [b.predict(inputs[0] as ModelInput)];
     await tick();
+    expect(model.callRows).toEqual([1]);
+    // The other nine arrive over three later turns while the only slot is busy: they all wait.
+    for (let turn = 0; turn < 3; turn++) {
+      for (const input of inputs.slice(1 + turn * 3, 4 + turn * 3)) outputs.push(b.predict(input));
+      await tick();
+    }
     expect(model.callRows).toEqual([1]);
     expect(b.queuedRows).toBe(inputs.slice(1).reduce((sum, input) => sum + rowsOf(input), 0));
     model.release();
@@ -174,15 +188,17 @@ describe('MicroBatcher', () => {
     const model = new RecordingModel();
     model.gated = true;
     const b = batcher(model, { maxBatchSize: 5 });
-    const inputs = [1, 2, 2, 2, 1, 3].map((rows, i) => tensorInput(i, rows));
+    const inputs = [2, 2, 2, 1, 3].map((rows, i) => tensorInput(i, rows));
     const outputs = inputs.map((input) => b.predict(input));
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 3; i++) {
       await tick();
       model.release();
     }
     const results = await Promise.all(outputs);
     expectEchoes(results, inputs);
-    expect(model.callRows).toEqual([1, 4, 3, 3]);
+    // 2 + 2, cut at the third 2-row request (the 1-row one behind it does not jump ahead to make 5);
+    // 2 + 1, cut at the 3-row request.
+    expect(model.callRows).toEqual([4, 3, 3]);
     await b.close();
   });
 
@@ -193,14 +209,14 @@ describe('MicroBatcher', () => {
     const big = tensorInput(9, 10);
     const inputs = [tensorInput(1, 1), tensorInput(2, 2), big, tensorInput(3, 1)];
     const outputs = inputs.map((input) => b.predict(input));
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 3; i++) {
       await tick();
       model.release();
     }
     const results = await Promise.all(outputs);
     expectEchoes(results, inputs);
-    expect(model.callRows).toEqual([1, 2, 10, 1]);
-    expect(model.calls[2]?.input).toBe(big);
+    expect(model.callRows).toEqual([3, 10, 1]);
+    expect(model.calls[1]?.input).toBe(big);
     await b.close();
   });
 
@@ -214,15 +230,49 @@ describe('MicroBatcher', () => {
     await b.close();
   });
 
-  it('with maxDelayMs 0 calls the model at once, without waiting for more requests', async () => {
+  it('with maxDelayMs 0 merges the requests of one turn into one call at the end of that turn, with no timer', async () => {
     const model = new RecordingModel();
+    model.gated = true;
+    const baseline = timeouts();
     const b = batcher(model, { concurrency: 2 });
-    const first = b.predict(tensorInput(1, 1));
-    const second = b.predict(tensorInput(2, 1));
-    // Both started synchronously, each alone, because a call slot was free.
-    expect(model.callRows).toEqual([1, 1]);
+    const inputs = [tensorInput(1, 1), tensorInput(2, 2), tensorInput(3, 1)];
+    const outputs = inputs.map((input) => b.predict(input));
+    // Nothing is sent before the turn ends, even though both slots are free, and no timer is armed.
+    expect(model.calls).toHaveLength(0);
+    expect(b.queuedRows).toBe(4);
+    expect(timeouts()).toBe(baseline);
+    await tick();
+    // One call for the whole turn, not one per free slot.
+    expect(model.callRows).toEqual([4]);
     expect(b.queuedRows).toBe(0);
-    await Promise.all([first, second]);
+
+    // A request of a later turn takes the free slot at the end of its turn, without waiting for more.
+    const later = tensorInput(4, 2);
+    const laterOutput = b.predict(later);
+    expect(model.calls).toHaveLength(1);
+    await tick();
+    expect(model.callRows).toEqual([4, 2]);
+    expect(timeouts()).toBe(baseline);
+    model.release();
+    expectEchoes(await Promise.all([...outputs, laterOutput]), [...inputs, later]);
+    await b.close();
+  });
+
+  it('with maxDelayMs 0 delays a request on an idle model by at most one turn', async () => {
+    const model = new RecordingModel();
+    const b = batcher(model);
+    const inputs = Array.from({ length: 5 }, (_, i) => tensorInput(i, 1 + (i % 3)));
+    const outputs: Promise<ModelOutput>[] = [];
+    for (const [i, input] of inputs.entries()) {
+      outputs.push(b.predict(input));
+      expect(model.calls).toHaveLength(i);
+      await tick();
+      // Sent at the end of the turn it arrived in, alone: nothing held it back for company.
+      expect(model.calls).toHaveLength(i + 1);
+      expect(model.calls[i]?.input).toBe(input);
+      await outputs[i];
+    }
+    expectEchoes(await Promise.all(outputs), inputs);
     await b.close();
   });
 
@@ -245,17 +295,23 @@ describe('MicroBatcher', () => {
   it('sends a held batch as soon as an arrival fills it to maxBatchSize', async () => {
     const model = new RecordingModel();
     const b = batcher(model, { maxDelayMs: 600_000, maxBatchSize: 4 });
+    const baseline = timeouts();
     const outputs = [b.predict(tensorInput(1, 1)), b.predict(tensorInput(2, 2))];
     await tick();
     expect(model.calls).toHaveLength(0);
+    expect(timeouts()).toBe(baseline + 1);
     outputs.push(b.predict(tensorInput(3, 1)));
+    // It leaves at the end of the arrival's turn, not when the (ten-minute) timer fires.
+    await tick();
     expect(model.callRows).toEqual([4]);
+    expect(timeouts()).toBe(baseline);
     await Promise.all(outputs);
     // A request that cannot join the held batch (too many rows) makes it leave at once too.
     const held = b.predict(tensorInput(4, 3));
     await tick();
     expect(model.calls).toHaveLength(1);
     const after = b.predict(tensorInput(5, 2));
+    await tick();
     expect(model.callRows).toEqual([4, 3]);
     const afterCode = codeOf(after);
     await held;
@@ -341,8 +397,8 @@ describe('MicroBatcher', () => {
     }
     const results = await Promise.all(outputs);
     expect(results).toEqual(inputs.map((input) => total(input)));
-    expect(model.callRows).toEqual([2, 6, 2, 2, 2]);
-    expect(observer.batches.map(([, requests]) => requests)).toEqual([1, 3, 1, 1, 1]);
+    expect(model.callRows).toEqual([8, 2, 2, 2, 2]);
+    expect(observer.batches.map(([, requests]) => requests)).toEqual([4, 1, 1, 1, 1]);
     const later = [5, 6, 7].map((id) => tensorInput(id, 1));
     const pending = later.map((input) => b.predict(input));
     for (let i = 0; i < 3; i++) {
@@ -370,7 +426,7 @@ describe('MicroBatcher', () => {
     expect(await codes).toEqual(['resolved', 'resolved', 'INVALID_PARAMETER_VALUE', 'resolved']);
     expect(await outputs[1]).toEqual(echo(inputs[1] as ModelInput, undefined));
     expect(await outputs[3]).toEqual(echo(inputs[3] as ModelInput, undefined));
-    expect(model.callRows).toEqual([1, 4, 2, 1, 1]);
+    expect(model.callRows).toEqual([5, 1, 2, 1, 1]);
     await b.close();
   });
 
@@ -380,7 +436,10 @@ describe('MicroBatcher', () => {
     const b = batcher(model);
     const broken: ModelInput = { kind: 'tensors', tensors: { x: { data: [1, 666, 3], shape: [1, 3] } } };
     const inputs = [tensorInput(1, 1), tensorInput(2, 2), broken, tensorInput(3, 1)];
-    const outputs = inputs.map((input) => b.predict(input));
+    // The first runs alone (its own turn); the other three merge into one call that breaks.
+    const outputs = [b.predict(inputs[0] as ModelInput)];
+    await tick();
+    outputs.push(...inputs.slice(1).map((input) => b.predict(input)));
     const codes = Promise.all(outputs.map(codeOf));
     for (let i = 0; i < 2; i++) {
       await tick();
@@ -411,6 +470,9 @@ describe('MicroBatcher', () => {
     const first = b.predict(tensorInput(1, 1));
     const rest = Array.from({ length: 20_000 }, (_, i) => b.predict(tensorInput(i, 1)));
     const codes = Promise.all(rest.map(codeOf));
+    // Calls start at the end of the turn: only then is the first one waiting at the gate.
+    await tick();
+    expect(calls).toBe(1);
     model.release();
     expect(await first).toEqual(echo(tensorInput(1, 1), undefined));
     expect(new Set(await codes)).toEqual(new Set(['INVALID_PARAMETER_VALUE']));
@@ -425,6 +487,8 @@ describe('MicroBatcher', () => {
     const observer = new RecordingObserver();
     const b = batcher(model, { maxQueueRows: 5, maxBatchSize: 100, observer });
     const running = b.predict(tensorInput(1, 4));
+    await tick();
+    expect(model.callRows).toEqual([4]);
     const queued = [b.predict(tensorInput(2, 2)), b.predict(tensorInput(3, 3))];
     expect(b.queuedRows).toBe(5);
     const refused = Array.from({ length: 50 }, (_, i) => b.predict(tensorInput(10 + i, 1)));
@@ -437,8 +501,12 @@ describe('MicroBatcher', () => {
     await Promise.all([running, ...queued]);
     expect(model.callRows).toEqual([4, 5]);
 
-    // A request larger than the whole queue is still taken when the queue is empty, and runs alone.
+    // The rows of one turn count in full even while the slot is free: they wait for the turn's end.
     const busy = b.predict(tensorInput(4, 1));
+    expect(await codeOf(b.predict(tensorInput(7, 5)))).toBe('TEMPORARILY_UNAVAILABLE');
+    await tick();
+    expect(model.callRows).toEqual([4, 5, 1]);
+    // A request larger than the whole queue is still taken when the queue is empty, and runs alone.
     const huge = b.predict(tensorInput(5, 12));
     expect(b.queuedRows).toBe(12);
     expect(await codeOf(b.predict(tensorInput(6, 1)))).toBe('TEMPORARILY_UNAVAILABLE');
@@ -465,10 +533,24 @@ describe('MicroBatcher', () => {
     gate.gated = true;
     const c = batcher(gate, { maxDelayMs: 600_000 });
     const waiting = c.predict(tensorInput(5, 1));
+    await tick();
     expect(timeouts()).toBe(baseline + 1);
     await c.close();
     expect(await codeOf(waiting)).toBe('TEMPORARILY_UNAVAILABLE');
     expect(timeouts()).toBe(baseline);
+    // Closed within the turn requests arrived in: their one end-of-turn dispatch is cancelled too.
+    const quiet = immediates();
+    const d = batcher(gate);
+    const dropped = [d.predict(tensorInput(6, 1)), d.predict(tensorInput(7, 1))];
+    expect(immediates()).toBe(quiet + 1);
+    await d.close();
+    expect(immediates()).toBe(quiet);
+    expect(await Promise.all(dropped.map(codeOf))).toEqual([
+      'TEMPORARILY_UNAVAILABLE',
+      'TEMPORARILY_UNAVAILABLE',
+    ]);
+    await tick();
+    expect(gate.calls).toHaveLength(0);
 
     // Both slots are busy, so the held requests wait in the queue.
     expect(b.queuedRows).toBe(2);
@@ -499,7 +581,9 @@ describe('MicroBatcher', () => {
     const b = batcher(model);
     const bad: ModelInput = { kind: 'tensors', tensors: { x: { data: [-1, 2, 3], shape: [1, 3] } } };
     const inputs = [tensorInput(1, 1), tensorInput(2, 1), bad, tensorInput(3, 2)];
-    const codes = Promise.all(inputs.map((input) => codeOf(b.predict(input))));
+    const first = codeOf(b.predict(inputs[0] as ModelInput));
+    await tick();
+    const codes = Promise.all([first, ...inputs.slice(1).map((input) => codeOf(b.predict(input)))]);
     await tick();
     model.release();
     await tick();

@@ -1,7 +1,8 @@
 /**
  * Adaptive micro-batching for the model server (issue 5), with the semantics of Triton's dynamic
  * batcher (serving-and-monitoring.md §2.2): concurrent requests are merged into one model call up to a
- * number of rows, with no waiting by default, behind a bounded queue.
+ * number of rows, with no timer wait by default (the requests of one event-loop turn go together, as in
+ * DataLoader), behind a bounded queue.
  */
 import { invalidParameter, KeelError, type ModelInput } from '@keel/core';
 import type { Model, ModelOutput } from '../models/model.js';
@@ -23,16 +24,23 @@ export interface MicroBatcherOptions {
   /** Rows (not requests) per model call; 1 disables batching (each request its own call). */
   maxBatchSize: number;
   /**
-   * Triton's `max_queue_delay`: how long an incomplete batch may wait for more requests while a model
-   * call slot is free. 0 = never wait: under load batches still form, from the requests that queued
-   * while every slot was busy.
+   * Triton's `max_queue_delay`: how long an incomplete batch may be held for more requests while a
+   * model call slot is free.
+   *
+   * 0 = no waiting: the requests that arrived in the same event-loop turn are merged and dispatched at
+   * the end of that turn (one `setImmediate`, no timer), so an idle model gets each turn's requests as
+   * one call and a request is never delayed past the end of the turn it arrived in while a slot is
+   * free. Requests that arrive while every slot is busy wait for the next call to finish and are merged
+   * then. > 0: a batch that could still grow is held until its oldest request has waited this long.
    */
   maxDelayMs: number;
   /**
    * Bounded queue: rows waiting (not yet in a model call); a request that would take the queue past
    * it is rejected at once with TEMPORARILY_UNAVAILABLE (503). A request larger than this limit is
    * still accepted when the queue is empty (otherwise it could never run), so the queue holds at most
-   * `max(maxQueueRows, one request)` rows.
+   * `max(maxQueueRows, one request)` rows. Every request waits at least until the end of the turn it
+   * arrived in, so the rows of one turn count in full even while call slots are free: keep this well
+   * above `concurrency × maxBatchSize`.
    */
   maxQueueRows: number;
   /** Model calls in flight at once (= the model's worker count). */
@@ -58,14 +66,16 @@ interface Pending {
 /**
  * Merges concurrent `predict` calls into fewer model calls and gives each caller exactly its own rows.
  *
- * - Requests queue FIFO. Whenever fewer than `concurrency` calls run, a batch is taken from the head of
- *   the queue: consecutive compatible requests (same input kind, same column names or tensor names
+ * - Requests queue FIFO. At the end of every event-loop turn in which requests arrived, and whenever a
+ *   model call finishes, batches are taken from the head of the queue while fewer than `concurrency`
+ *   calls run: consecutive compatible requests (same input kind, same column names or tensor names
  *   with equal trailing dims, deep-equal `params`) while their rows fit `maxBatchSize`. The batch is cut
  *   at the first request that does not fit, so nobody is overtaken. A request larger than
  *   `maxBatchSize`, a 0-d tensor and a malformed input run alone, unchanged — never split or refused.
- * - `maxDelayMs` 0 dispatches at once; otherwise a batch that could still grow is held until its oldest
- *   request has waited `maxDelayMs` (a batch that is full, or cannot grow because the next request
- *   does not fit, leaves at once).
+ * - `maxDelayMs` 0 never waits: the requests of one event-loop turn are merged and dispatched at the
+ *   end of that turn (or as soon as a call finishes, if every slot was busy). Otherwise a batch that
+ *   could still grow is held until its oldest request has waited `maxDelayMs`; a batch that is full,
+ *   or cannot grow because the next request does not fit, leaves at the end of the turn that made it so.
  * - The output is split by rows back to the callers. An output that cannot be split (no first
  *   dimension equal to the batch's rows) makes the batch's requests run one by one, and the batcher
  *   stops merging for good: the model does not batch.
@@ -84,6 +94,8 @@ export class MicroBatcher {
   #queuedRows = 0;
   #running = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while a pump is scheduled (`setImmediate`) for the end of the current event-loop turn. */
+  #turn: ReturnType<typeof setImmediate> | undefined;
   /** Cleared once an output could not be split: from then on every request runs alone. */
   #merge = true;
   #closed = false;
@@ -117,7 +129,12 @@ export class MicroBatcher {
       const profile = batchProfile(input, params);
       this.#queue.push({ input, params, profile, rows, queuedAt: performance.now(), resolve, reject });
       this.#setQueuedRows(this.#queuedRows + rows);
-      this.#pump();
+      // Dispatch at the end of this event-loop turn, not now: requests whose bodies arrived in the same
+      // turn join one batch without any timer wait.
+      this.#turn ??= setImmediate(() => {
+        this.#turn = undefined;
+        this.#pump();
+      });
     });
   }
 
@@ -129,13 +146,16 @@ export class MicroBatcher {
   /**
    * Rejects every queued request with TEMPORARILY_UNAVAILABLE, refuses new ones, and resolves once the
    * model calls in flight have settled: their callers get their answers, including the one-by-one
-   * retries of a merged call that failed with a 4xx or could not be split. Leaves no timer behind.
+   * retries of a merged call that failed with a 4xx or could not be split. Leaves no timer or
+   * immediate behind.
    * Idempotent; does not close the model.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       this.#clearTimer();
+      if (this.#turn !== undefined) clearImmediate(this.#turn);
+      this.#turn = undefined;
       const waiting = this.#queue.splice(0);
       if (waiting.length > 0) this.#setQueuedRows(0);
       for (const pending of waiting) pending.reject(closedError());
@@ -143,7 +163,11 @@ export class MicroBatcher {
     if (this.#running > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
-  /** Starts batches while a call slot is free; arms the delay timer when the head batch is held. */
+  /**
+   * Starts batches while a call slot is free; arms the delay timer when the head batch is held. Runs
+   * at the end of a turn in which requests arrived (`#turn`), when the timer fires, and synchronously
+   * when a call finishes.
+   */
   #pump(): void {
     // A model that throws synchronously settles a call inside this loop and calls back here; the loop
     // already re-reads the state, and recursing would grow the stack with the queue.
@@ -210,6 +234,9 @@ export class MicroBatcher {
       for (const pending of batch) pending.reject(error);
     } finally {
       this.#running--;
+      // Synchronously, not at the end of the turn: the freed slot takes what queued while every slot
+      // was busy, which waiting would only delay. Requests of this turn that it leaves behind still
+      // have `#turn` (or the timer) armed to dispatch them.
       this.#pump();
       if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }

@@ -14,8 +14,9 @@ import type { ServedModel, ServingRouteConfig } from './served-model.js';
 import { ServingMetrics } from './serving-metrics.js';
 
 /**
- * Micro-batching defaults: up to 64 rows per model call and no waiting (Triton's default), so an idle
- * server answers each request at once while a busy one merges what queued during the previous calls.
+ * Micro-batching defaults: up to 64 rows per model call and no timer wait (Triton's default): the
+ * requests that arrived in one event-loop turn, and those that queued while every call slot was busy,
+ * are merged and dispatched at the end of the turn.
  */
 export const DEFAULT_BATCHING: Readonly<{ maxBatchSize: number; maxDelayMs: number }> = Object.freeze({
   maxBatchSize: 64,

@@ -49,7 +49,7 @@ export function modelsServeCommand(io: CliIo): Command {
     )
     .option(
       '-w, --workers <n>',
-      "inference worker threads, each with its own session (default: the flavor's, 2 for onnx)",
+      'inference worker threads, each with its own session (default: min(2, cores) for onnx, 1 for js; a process model runs one child)',
       positiveInteger('--workers'),
     )
     .option(

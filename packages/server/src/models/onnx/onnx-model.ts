@@ -48,6 +48,9 @@ export interface OnnxModelOptions {
 
 type ResolvedOptions = Readonly<Required<Omit<OnnxModelOptions, 'name'>>> & { readonly name: string };
 
+/** Tensors at least this large move to and from workers by transfer; smaller ones are copied. */
+export const TRANSFER_MIN_BYTES = 64 * 1024;
+
 const FLOAT_TYPES = new Set(['float32', 'float64', 'float16']);
 
 /**
@@ -98,7 +101,12 @@ export class OnnxModel implements Model {
     const pool = await WorkerPool.start<OnnxWorkerRequest, OnnxWorkerResult, OnnxWorkerInfo>({
       size: resolved.workers,
       label: 'ONNX worker',
-      createWorker: () => createOnnxWorker({ modelPath, intraOpNumThreads: resolved.intraOpNumThreads }),
+      createWorker: () =>
+        createOnnxWorker({
+          modelPath,
+          intraOpNumThreads: resolved.intraOpNumThreads,
+          transferMinBytes: TRANSFER_MIN_BYTES,
+        }),
     });
     return new OnnxModel({ name: resolved.name, flavor: 'onnx', mlmodel }, signature, pool);
   }
@@ -130,7 +138,10 @@ export class OnnxModel implements Model {
    */
   async predict(input: ModelInput, _params?: Record<string, unknown>): Promise<ModelOutput> {
     const feeds = this.#toFeeds(input);
-    const transfer: Transferable[] = Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
+    // Moving a buffer costs more than copying a small one; only large inputs are transferred.
+    const transfer: Transferable[] = Object.values(feeds)
+      .filter((t) => t.data.byteLength >= TRANSFER_MIN_BYTES)
+      .map((t) => t.data.buffer as ArrayBuffer);
     const { outputs } = await this.#pool.run({ feeds }, transfer);
     const tensors: Record<string, OutputTensor> = {};
     for (const [name, tensor] of Object.entries(outputs)) {

@@ -51,6 +51,8 @@ export interface OnnxWorkerData {
   ortPath: string;
   modelPath: string;
   intraOpNumThreads: number;
+  /** Outputs at least this large are transferred back; smaller ones are copied (cheaper). */
+  transferMinBytes: number;
 }
 
 const WORKER_SOURCE = `
@@ -93,7 +95,7 @@ const describe = (meta) => ({
         // Copy out of the session's buffer so it can be transferred.
         const data = t.data.slice();
         outputs[name] = { type: t.type, data, dims: Array.from(t.dims, Number) };
-        if (data.buffer) transfer.push(data.buffer);
+        if (data.buffer && data.byteLength >= workerData.transferMinBytes) transfer.push(data.buffer);
       }
       parentPort.postMessage({ kind: 'result', id: message.id, result: { outputs } }, transfer);
     } catch (error) {
@@ -121,7 +123,7 @@ const describe = (meta) => ({
  * once its `InferenceSession` exists (or `{kind: 'failed'}`), then answers each
  * `{kind: 'run', id, request: OnnxWorkerRequest}` with an `OnnxWorkerResult`.
  *
- * @example const worker = createOnnxWorker({ modelPath: '/m/model.onnx', intraOpNumThreads: 1 });
+ * @example const worker = createOnnxWorker({ modelPath: '/m/model.onnx', intraOpNumThreads: 1, transferMinBytes: 65536 });
  */
 export function createOnnxWorker(options: Omit<OnnxWorkerData, 'ortPath'>): Worker {
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');

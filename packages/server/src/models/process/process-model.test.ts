@@ -75,6 +75,17 @@ describe('keel-jsonl/1 lines', () => {
     expect(encodeRequest({ id: 3, input: xs(1), params: { a: 1 } })).toBe(
       '{"id":3,"input":{"kind":"columns","columns":{"x":[1]},"rowCount":1},"params":{"a":1}}\n',
     );
+    const cells = { b: [Uint8Array.of(104, 105)], t: [new Date('2026-01-02T03:04:05Z')], f: [Number.NaN] };
+    expect(
+      JSON.parse(encodeRequest({ id: 4, input: { kind: 'columns', columns: cells, rowCount: 1 } })),
+    ).toEqual({
+      id: 4,
+      input: {
+        kind: 'columns',
+        columns: { b: ['aGk='], t: ['2026-01-02T03:04:05.000Z'], f: [null] },
+        rowCount: 1,
+      },
+    });
     expect(parseChildLine('{"ready": true}')).toEqual({ kind: 'ready' });
     expect(parseChildLine('{"id": 2, "output": [1]}')).toEqual({ kind: 'output', id: 2, output: [1] });
     expect(parseChildLine('{"id": 2, "error": {"message": "no"}}')).toEqual({

@@ -9,7 +9,8 @@
  *    among requests in flight, `input` is `{"kind": "columns", "columns": {"x": [1, 2]}, "rowCount": 2}`
  *    or `{"kind": "tensors", "tensors": {"input": {"data": [1, 2, 3, 4], "shape": [2, 2]}}}` (values
  *    flattened row-major; an unnamed tensor is named `""`), and `params` is omitted when the request
- *    had none. Several requests may be in flight at once (pipelined).
+ *    had none. Values are JSON: `binary` cells are base64 strings, `datetime` cells ISO 8601 strings,
+ *    missing values and `NaN` are `null`. Several requests may be in flight at once (pipelined).
  * 3. **Replies.** The child answers every request with one line, in any order:
  *    `{"id": 7, "output": <output>}` where `<output>` follows the rules of `normalizeModelOutput`
  *    (a `ModelOutput`, a list with one element per row, or an object of equal-length lists), or
@@ -52,7 +53,14 @@ export type ChildLine =
  * // '{"id":0,"input":{"kind":"columns","columns":{"x":[1]},"rowCount":1}}\n'
  */
 export function encodeRequest(request: ProtocolRequest): string {
-  return `${JSON.stringify(request)}\n`;
+  return `${JSON.stringify(request, binaryAsBase64)}\n`;
+}
+
+/** `JSON.stringify` replacer: bytes (a `binary` column's cells) travel as base64 strings. */
+function binaryAsBase64(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array
+    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+    : value;
 }
 
 /**

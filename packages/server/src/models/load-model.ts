@@ -3,7 +3,7 @@
  * The one place that knows which flavors exist.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { invalidParameter, type MLmodel, parseMLmodel } from '@keel/core';
 import { JsModel, type JsModelOptions } from './js/js-model.js';
 import type { Model } from './model.js';
@@ -56,5 +56,25 @@ export async function loadModelFromDirectory(dir: string, options: LoadModelOpti
       `Model in ${dir} has no supported flavor: found [${found.join(', ')}], supported: [${SUPPORTED_FLAVORS.join(', ')}]`,
     );
   }
-  return loader(dir, mlmodel, options);
+  const model = await loader(dir, mlmodel, options);
+  const example = await readServingInputExample(dir, mlmodel);
+  if (example !== undefined) model.metadata.servingInputExample = example;
+  return model;
+}
+
+/**
+ * The body stored as the model's serving input example (`saved_input_example_info.serving_input_path`,
+ * MLflow's `serving_input_example.json`); `undefined` when there is none or it is not JSON. The path
+ * must stay inside the model directory.
+ */
+async function readServingInputExample(dir: string, mlmodel: MLmodel): Promise<unknown> {
+  const path = mlmodel.saved_input_example_info?.serving_input_path;
+  if (typeof path !== 'string' || path === '' || isAbsolute(path) || path.split(/[\\/]/).includes('..')) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(await readFile(join(dir, path), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

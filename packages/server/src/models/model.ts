@@ -44,6 +44,11 @@ export interface ModelMetadata {
   /** The flavor that loaded the model (`onnx`, …). */
   flavor: string;
   mlmodel: MLmodel;
+  /**
+   * The model's stored serving input example (`serving_input_example.json`, a body ready to POST to
+   * `/invocations`), when it has one.
+   */
+  servingInputExample?: unknown;
 }
 
 /**

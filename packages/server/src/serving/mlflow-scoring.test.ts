@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KEEL_VERSION, KeelError, type Signature } from '@keel/core';
+import { KEEL_VERSION, KeelError, parseMLmodel, type Signature, serializeMLmodel } from '@keel/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DenseLayer, exportMlp } from '../../../sdk/src/onnx/index.js';
@@ -140,6 +140,51 @@ describe('MLflow scoring protocol', () => {
       }
       model.ready = true;
       expect((await app.inject({ method: 'GET', url: '/ping' })).statusCode).toBe(200);
+    });
+  });
+
+  describe('GET /input-example', () => {
+    it('serves the stored serving input example, which scores as is; 404 without one', async () => {
+      const exampleDir = await writeOnnxModelDir(
+        join(dir, 'example'),
+        exportMlp({ layers: LAYERS }),
+        TENSOR_SIGNATURE,
+      );
+      const body = {
+        inputs: { input: [Array.from({ length: LAYERS[0]?.weights[0]?.length ?? 0 }, (_, i) => i / 10)] },
+      };
+      await writeFile(join(exampleDir, 'serving_input_example.json'), JSON.stringify(body));
+      const mlmodel = parseMLmodel(await readFile(join(exampleDir, 'MLmodel'), 'utf8'));
+      mlmodel.saved_input_example_info = {
+        artifact_path: 'input_example.json',
+        type: 'ndarray',
+        serving_input_path: 'serving_input_example.json',
+      };
+      await writeFile(join(exampleDir, 'MLmodel'), serializeMLmodel(mlmodel));
+      const model = await loadModelFromDirectory(exampleDir, { workers: 1 });
+      models.push(model);
+      const app = await serve(model);
+      const res = await app.inject({ method: 'GET', url: '/input-example' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual(body);
+      const scored = await app.inject({
+        method: 'POST',
+        url: '/invocations',
+        payload: res.body,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(scored.statusCode).toBe(200);
+
+      const none = await tensorApp.inject({ method: 'GET', url: '/input-example' });
+      expect(none.statusCode).toBe(404);
+      expect(none.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
+
+      mlmodel.saved_input_example_info = { artifact_path: 'x', serving_input_path: '../outside.json' };
+      await writeFile(join(dir, 'outside.json'), '{"secret": true}');
+      await writeFile(join(exampleDir, 'MLmodel'), serializeMLmodel(mlmodel));
+      const escaped = await loadModelFromDirectory(exampleDir, { workers: 1 });
+      models.push(escaped);
+      expect(escaped.metadata.servingInputExample).toBeUndefined();
     });
   });
 

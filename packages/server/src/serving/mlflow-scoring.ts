@@ -7,6 +7,7 @@
 import {
   enforceSignature,
   KEEL_VERSION,
+  KeelError,
   type ModelInput,
   parseCsvScoringRequest,
   parseJsonScoringRequest,
@@ -177,6 +178,16 @@ export function mlflowScoringRoutes(
         .send('\n'),
     );
   }
+  scope.get('/input-example', route, async (_request, reply) => {
+    const example = served.model.metadata.servingInputExample;
+    if (example === undefined) {
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `Model '${served.name}' was logged without an input example`,
+      );
+    }
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(example));
+  });
   scope.get('/version', route, async (_request, reply) =>
     reply.type('text/plain; charset=utf-8').send(KEEL_VERSION),
   );

@@ -1,7 +1,9 @@
-// Serving benchmark (issue 5): a 30 → 64 → 64 → 2 ONNX MLP under 64 concurrent keep-alive clients,
-// `keel models serve` (MLflow /invocations and Open Inference Protocol /v2/.../infer, batching on and
-// off) measured beside a bare Fastify route that calls the same model file through one onnxruntime
-// session, in the same run. Each server is a child process; the load generator is this process.
+// Serving benchmark (issues 5 and 6): a 30 → 64 → 64 → 2 ONNX MLP under 64 concurrent keep-alive
+// clients, `keel models serve` (MLflow /invocations and Open Inference Protocol /v2/.../infer, batching
+// on and off) measured beside a bare Fastify route that calls the same model file through one
+// onnxruntime session, and the same model registered and deployed on a `keel server` with full
+// prediction records (`/deployments/mlp/invocations`) beside `keel models serve`, all in the same run.
+// Each server is a child process; the load generator is this process.
 //
 //   node bench/serving.mjs [--duration 20] [--rounds 4] [--connections 64] [--warmup 3]
 //
@@ -13,7 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serializeMLmodel } from '../packages/core/dist/index.js';
-import { exportMlp } from '../packages/sdk/dist/index.js';
+import { exportMlp, KeelClient } from '../packages/sdk/dist/index.js';
 import { CLI, freePort, percentile, ROOT, report } from './lib.mjs';
 
 const { values: args } = parseArgs({
@@ -130,6 +132,7 @@ async function load(base, path, bodies, seconds) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latencies = [];
   let errors = 0;
+  let answered = 0;
   let firstError;
   let stopAt = 0;
   const one = (body) =>
@@ -146,6 +149,7 @@ async function load(base, path, bodies, seconds) {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
           res.on('end', () => {
+            answered++;
             if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
             else {
               errors++;
@@ -174,6 +178,7 @@ async function load(base, path, bodies, seconds) {
     latencies,
     seconds: elapsed,
     errors,
+    answered,
     ...(firstError === undefined ? {} : { first_error: firstError }),
   };
 }
@@ -193,6 +198,37 @@ function combine(rounds) {
     errors,
     ...(firstError === undefined ? {} : { first_error: firstError }),
   };
+}
+
+/** Logs the model to a run on the Keel server, registers it as `mlp` and deploys version 1 with full records. */
+async function deploy(base, modelDir) {
+  const keel = new KeelClient({ trackingUri: base });
+  await keel.withRun({ experiment: 'bench-serving' }, (run) =>
+    run.logModel({ flavor: 'onnx', path: join(modelDir, 'model.onnx'), registeredModelName: 'mlp' }),
+  );
+  await keel.deployments.create('mlp', {
+    routes: [{ name: 'primary', model: 'models:/mlp/1', weight: 1 }],
+    recording: { mode: 'full' },
+  });
+  for (let i = 0; i < 300; i++) {
+    const res = await fetch(`${base}/deployments/mlp/ready`);
+    if (res.ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the deployment never became ready');
+}
+
+/** Waits for the prediction records to reach the store (they are written off the request path), then counts them. */
+async function countRecords(base, answered) {
+  let stored = -1;
+  for (let i = 0; i < 60; i++) {
+    const res = await fetch(`${base}/api/2.0/keel/predictions/export?format=jsonl&deployment=mlp`);
+    const text = await res.text();
+    stored = text.split('\n').filter((line) => line.trim() !== '').length;
+    if (stored >= answered) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { answered, stored };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-bench-serving-'));
@@ -216,17 +252,39 @@ try {
     ),
     batchOff: await startChild(keelServe(['--batch-max-size', '1']), '/ping'),
     batchOn: await startChild(keelServe(['--batch-max-size', '64', '--batch-max-delay-ms', '0']), '/ping'),
+    tracking: await startChild(
+      [
+        CLI,
+        'server',
+        '--backend-store-uri',
+        `sqlite:///${join(dir, 'keel.db')}`,
+        '--artifacts-destination',
+        join(dir, 'artifacts'),
+      ],
+      '/health',
+    ),
   };
+  await deploy(servers.tracking.base, modelDir);
   const configs = [
     { key: 'bare_fastify', server: 'bare', path: '/predict', bodies: invocationBodies },
     { key: 'invocations_batch_off', server: 'batchOff', path: '/invocations', bodies: invocationBodies },
     { key: 'v2_infer_batch_off', server: 'batchOff', path: '/v2/models/mlp/infer', bodies: inferBodies },
     { key: 'invocations_batch_on', server: 'batchOn', path: '/invocations', bodies: invocationBodies },
     { key: 'v2_infer_batch_on', server: 'batchOn', path: '/v2/models/mlp/infer', bodies: inferBodies },
+    {
+      key: 'deployment_invocations',
+      server: 'tracking',
+      path: '/deployments/mlp/invocations',
+      bodies: invocationBodies,
+    },
   ];
   const results = {};
   try {
-    for (const c of configs) await load(servers[c.server].base, c.path, c.bodies, WARMUP_S);
+    let deploymentAnswered = 0;
+    for (const c of configs) {
+      const warm = await load(servers[c.server].base, c.path, c.bodies, WARMUP_S);
+      if (c.server === 'tracking') deploymentAnswered += warm.answered;
+    }
     const rounds = Object.fromEntries(configs.map((c) => [c.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of configs) {
@@ -236,6 +294,8 @@ try {
       }
     }
     for (const c of configs) results[c.key] = combine(rounds[c.key]);
+    deploymentAnswered += rounds.deployment_invocations.reduce((n, r) => n + r.answered, 0);
+    results.deployment_records = await countRecords(servers.tracking.base, deploymentAnswered);
   } finally {
     await Promise.all(Object.values(servers).map((s) => s.stop()));
   }
@@ -255,8 +315,17 @@ try {
     },
     target: "Keel's /invocations and /v2/.../infer >= 80% of the bare route's requests/s",
   };
-  summary.pass = best('invocations') >= 0.8 && best('v2_infer') >= 0.8;
-  const errors = Object.values(results).reduce((n, r) => n + r.errors, 0);
+  summary.deployment_vs_models_serve = Number(
+    (results.deployment_invocations.requests_per_s / results.invocations_batch_on.requests_per_s).toFixed(3),
+  );
+  summary.deployment_target =
+    "a deployment with full prediction records >= 85% of `keel models serve`'s /invocations; stored records == answered requests";
+  summary.pass =
+    best('invocations') >= 0.8 &&
+    best('v2_infer') >= 0.8 &&
+    summary.deployment_vs_models_serve >= 0.85 &&
+    results.deployment_records.stored === results.deployment_records.answered;
+  const errors = Object.values(results).reduce((n, r) => n + (r.errors ?? 0), 0);
   if (errors > 0) summary.pass = false;
   report('serving', {
     machine: { cpus: cpus().length, platform: process.platform },

@@ -4,17 +4,20 @@ import { CliError } from './cli-error.js';
 import { artifactsCommand } from './commands/artifacts.js';
 import { auditCommand } from './commands/audit.js';
 import { dbUpgradeCommand } from './commands/db-upgrade.js';
+import { deploymentsCommand } from './commands/deployments.js';
 import { experimentsCommand } from './commands/experiments.js';
 import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
+import { predictionsCommand } from './commands/predictions.js';
 import { runsCommand } from './commands/runs.js';
 import { serverCommand } from './commands/server.js';
+import { servingCommand } from './commands/serving.js';
 import { errorLine } from './error-line.js';
 import { type CliIo, processIo } from './io.js';
 
 /**
- * Builds the `keel` command tree: `server`, `db upgrade`, `gc`, `experiments …`, `runs …`,
- * `artifacts …`, `models …`, `audit …`, `--version`. Every command throws instead of exiting (commander's
+ * Builds the `keel` command tree: `server`, `serving`, `db upgrade`, `gc`, `experiments …`, `runs …`,
+ * `artifacts …`, `models …`, `deployments …`, `predictions …`, `audit …`, `--version`. Every command throws instead of exiting (commander's
  * `exitOverride`), so {@link runCli} — or a test — decides the exit code.
  *
  * @example
@@ -34,6 +37,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
     .showSuggestionAfterError();
 
   program.addCommand(serverCommand(io));
+  program.addCommand(servingCommand(io));
   program.addCommand(
     new Command('db').description('Manage the backend store schema').addCommand(dbUpgradeCommand(io)),
   );
@@ -43,6 +47,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(artifactsCommand(io));
   program.addCommand(auditCommand(io));
   program.addCommand(modelsCommand(io));
+  program.addCommand(predictionsCommand(io));
+  program.addCommand(deploymentsCommand(io));
   inheritSettings(program);
   return program;
 }

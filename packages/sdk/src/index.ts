@@ -12,6 +12,16 @@ export type {
   Dataset,
   DatasetInput,
   DatasetSummary,
+  Deployment,
+  DeploymentAction,
+  DeploymentBatching,
+  DeploymentRecording,
+  DeploymentResources,
+  DeploymentRevision,
+  DeploymentRoute,
+  DeploymentShadow,
+  DeploymentSpec,
+  DeploymentSpecInput,
   Experiment,
   FileInfo,
   KeyValue,
@@ -23,6 +33,8 @@ export type {
   ModelVersion,
   ModelVersionStage,
   ModelVersionStatus,
+  PredictionPayloadKept,
+  PredictionRecord,
   RegisteredModel,
   RegisteredModelAlias,
   Run,
@@ -68,6 +80,12 @@ export {
 } from './batch-plan.js';
 export { csvRows } from './csv-rows.js';
 export {
+  type CreateDeploymentOptions,
+  DEPLOYMENTS_API_PREFIX,
+  type DeploymentPatch,
+  DeploymentsClient,
+} from './deployments-client.js';
+export {
   type ColumnProfile,
   type ColumnType,
   type DescribeDatasetOptions,
@@ -108,6 +126,14 @@ export { DEFAULT_FLUSH_OPTIONS, type FlushOptions } from './metric-buffer.js';
 export * from './models/index.js';
 export * from './onnx/index.js';
 export { collectPages, type Page, paginate } from './paginate.js';
+export {
+  type ExportPredictionsOptions,
+  PREDICTIONS_API_PREFIX,
+  type PredictionFilterOptions,
+  PredictionsClient,
+  type PredictionsPage,
+  type SearchPredictionsOptions,
+} from './predictions-client.js';
 export {
   type CreateModelVersionOptions,
   type CreateRegisteredModelOptions,

@@ -24,6 +24,7 @@ import {
   type TagsInput,
   toKeyValues,
 } from './batch-plan.js';
+import { DeploymentsClient } from './deployments-client.js';
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from './errors.js';
 import type { FlushOptions } from './metric-buffer.js';
 import { type DownloadedModel, downloadModel } from './models/download-model.js';
@@ -31,6 +32,7 @@ import type { LoadedModel } from './models/local-model.js';
 import { type LoggedModel, type LogModelOptions, logModel as logModelToRun } from './models/log-model.js';
 import { type LoadModelOptions, openModel } from './models/open-model.js';
 import { collectPages, paginate } from './paginate.js';
+import { PredictionsClient } from './predictions-client.js';
 import { RegistryClient } from './registry-client.js';
 import { KeelRestClient } from './rest-client.js';
 import { collectSystemTags } from './system-tags.js';
@@ -180,6 +182,16 @@ export class KeelClient {
    * @example await keel.registry.setAlias('churn', 'champion', 3);
    */
   readonly registry: RegistryClient;
+  /**
+   * Deployments: named, versioned serving configurations with revisions and rollback.
+   * @example await keel.deployments.rollback('fraud', 2);
+   */
+  readonly deployments: DeploymentsClient;
+  /**
+   * Prediction records of deployments: search, export, ground-truth feedback.
+   * @example await keel.predictions.feedback(requestId, { fraud: true });
+   */
+  readonly predictions: PredictionsClient;
   private readonly transfer: ArtifactTransfer;
   private readonly locations = new Map<string, ArtifactLocation>();
   private systemTags: Promise<Record<string, string>> | undefined;
@@ -193,6 +205,8 @@ export class KeelClient {
     });
     this.trackingUri = this.rest.options.trackingUri.replace(/\/+$/, '');
     this.registry = new RegistryClient(this.rest);
+    this.deployments = new DeploymentsClient(this.rest);
+    this.predictions = new PredictionsClient(this.rest);
     this.transfer = new ArtifactTransfer({
       rest: this.rest,
       locationOf: (runId) => this.locationOf(runId),

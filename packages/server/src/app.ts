@@ -1,17 +1,22 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ArtifactStore } from './artifacts/artifact-store.js';
 import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import type { ChangeSink } from './changes/change.js';
 import type { ServerConfig } from './config.js';
+import { hostDeployments } from './deployments/host-deployments.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { installLoadShedding } from './http/load-shedding.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { auditRpcs } from './routes/audit.js';
+import { deploymentRpcs } from './routes/deployments.js';
 import { experimentRpcs } from './routes/experiments.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { lineageRpcs } from './routes/lineage.js';
 import { metricRpcs } from './routes/metrics.js';
+import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { runRpcs } from './routes/runs.js';
 import { webhookRpcs } from './routes/webhooks.js';
@@ -29,7 +34,16 @@ export interface AppOptions {
     Partial<Pick<ServerConfig, 's3'>> & {
       /** Webhook delivery settings; tests pass short backoffs. @default DEFAULT_WEBHOOK_DELIVERY */
       webhooks?: Partial<ServerConfig['webhooks']>;
+      /** Spill folder of the prediction recorder. @default see `ServicesOptions.predictionSpillDir` */
+      predictionSpillDir?: string;
+      /** Where deployments copy model versions before loading them. @default a folder under the OS temp folder */
+      modelCacheDir?: string;
     };
+  /**
+   * Hosting of deployments (`/deployments/{name}/…`, `/v2/models/{name}/…`, `/metrics`): the runtime's
+   * options, or `false` to serve only the tracking and registry APIs. @default {}
+   */
+  deployments?: false | { pollIntervalMs?: number; idleEvictMs?: number };
   /** Pass `false` to silence request logs (tests). @default true */
   logger?: boolean;
   /**
@@ -49,6 +63,9 @@ export interface AppOptions {
  * proxy, health and version routes, one error handler. Does not listen; call `app.listen()` or
  * `app.inject()`.
  */
+/** Writes that can change what a deployment serves: deployment CRUD and registry versions, aliases, stages. */
+const CHANGES_DEPLOYMENTS = /\/(keel\/deployments|registered-models|model-versions)\//;
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger === false ? false : { level: options.config.logLevel },
@@ -57,21 +74,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
   });
+  const artifacts =
+    options.artifacts ?? openArtifactStore(options.config.artifactsDestination, options.config.s3);
+  if (options.artifacts === undefined) app.addHook('onClose', () => artifacts.close());
   let services = options.services;
   if (services === undefined) {
-    const artifacts =
-      options.artifacts ?? openArtifactStore(options.config.artifactsDestination, options.config.s3);
-    if (options.artifacts === undefined) app.addHook('onClose', () => artifacts.close());
     services = createServices(options.store, {
       artifacts,
       ...(options.config.webhooks ? { webhooks: options.config.webhooks } : {}),
       ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
+      ...(options.config.predictionSpillDir ? { predictionSpillDir: options.config.predictionSpillDir } : {}),
     });
   }
   // One webhook dispatcher per server process; it picks up whatever the outbox holds on start.
   const dispatcher = services.webhookDispatcher;
   app.addHook('onReady', async () => dispatcher.start(app.log));
   app.addHook('onClose', () => dispatcher.stop());
+  // Replays spill files a stopped or crashed process left; on close, writes (or spills) the buffer.
+  const predictionRecorder = services.predictionRecorder;
+  app.addHook('onReady', async () => predictionRecorder.start(app.log));
+  app.addHook('onClose', () => predictionRecorder.close());
   installLoadShedding(app, options.maxInFlight);
   registerBodyParsers(app);
   installErrorHandler(app);
@@ -82,10 +104,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...metricRpcs(services.metrics),
     ...webhookRpcs(services.webhooks),
     ...auditRpcs(services.audit),
+    ...deploymentRpcs(services.deployments),
   ]);
   registerArtifactRoutes(app, services.artifacts);
   registerRegistryRoutes(app, services.registry);
   registerRpcs(app, lineageRpcs(services.lineage));
+  registerPredictionRoutes(app, services.predictions);
+  if (options.deployments !== false) {
+    const runtime = hostDeployments(app, {
+      services,
+      artifacts,
+      cacheDir: options.config.modelCacheDir ?? join(tmpdir(), 'keel-model-cache'),
+      ...options.deployments,
+    });
+    // A change made through this process applies at once; others (another replica, `keel serving`)
+    // are picked up by the runtime's polling.
+    app.addHook('onResponse', (request, reply, done) => {
+      if (request.method !== 'GET' && reply.statusCode < 300 && CHANGES_DEPLOYMENTS.test(request.url)) {
+        runtime
+          .refresh()
+          .catch((error: unknown) => app.log.warn({ err: error }, 'Deployment refresh failed'));
+      }
+      done();
+    });
+  }
   await app.ready();
   return app;
 }

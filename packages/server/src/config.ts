@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** How Keel reaches an S3-compatible object store for `s3://` artifact destinations. */
@@ -79,6 +79,17 @@ export interface ServerConfig {
   readonly s3: S3Config;
   /** Webhook delivery settings. */
   readonly webhooks: WebhookDeliveryConfig;
+  /**
+   * Folder where prediction records wait when the backend store cannot take them yet (see
+   * `PredictionRecorder`); replayed on the next start.
+   * @default `predictions-spill` beside the SQLite file, else `<cwd>/keel-data/predictions-spill`
+   */
+  readonly predictionSpillDir: string;
+  /**
+   * Folder registered model versions are copied into before deployments load them (see `ModelCache`).
+   * @default `model-cache` beside the SQLite file, else `<cwd>/keel-data/model-cache`
+   */
+  readonly modelCacheDir: string;
 }
 
 /** The scalar fields of {@link ServerConfig}, each set by one flag and one `KEEL_*` variable. */
@@ -102,6 +113,8 @@ export const CONFIG_ENV = {
   artifactsDestination: 'KEEL_ARTIFACTS_DESTINATION',
   workers: 'KEEL_WORKERS',
   logLevel: 'KEEL_LOG_LEVEL',
+  predictionSpillDir: 'KEEL_PREDICTION_SPILL_DIR',
+  modelCacheDir: 'KEEL_MODEL_CACHE_DIR',
 } as const satisfies Record<ScalarField, string>;
 
 /**
@@ -142,10 +155,13 @@ export function resolveServerConfig(
   const dataDir = defaultDataDir(cwd);
   const port = toInteger('port', pick('port') ?? '5000', 0, 65535);
   const workers = toInteger('workers', pick('workers') ?? '1', 1, 256);
+  const backendStoreUri = pick('backendStoreUri') ?? `sqlite:///${resolve(dataDir, 'keel.db')}`;
+  const spillDir = pick('predictionSpillDir');
+  const modelCacheDir = pick('modelCacheDir');
   return Object.freeze({
     host: pick('host') ?? '127.0.0.1',
     port,
-    backendStoreUri: pick('backendStoreUri') ?? `sqlite:///${resolve(dataDir, 'keel.db')}`,
+    backendStoreUri,
     artifactsDestination: normalizeArtifactsDestination(
       pick('artifactsDestination') ?? resolve(dataDir, 'artifacts'),
       cwd,
@@ -154,7 +170,26 @@ export function resolveServerConfig(
     logLevel: pick('logLevel') ?? 'info',
     s3: resolveS3Config(input, env),
     webhooks: resolveWebhookDeliveryConfig(env),
+    predictionSpillDir:
+      spillDir !== undefined
+        ? resolve(cwd, spillDir)
+        : besideStore(backendStoreUri, dataDir, cwd, 'predictions-spill'),
+    modelCacheDir:
+      modelCacheDir !== undefined
+        ? resolve(cwd, modelCacheDir)
+        : besideStore(backendStoreUri, dataDir, cwd, 'model-cache'),
   });
+}
+
+/** The folder `name` beside the SQLite file of a `sqlite:///` store, else under the data folder. */
+function besideStore(backendStoreUri: string, dataDir: string, cwd: string, name: string): string {
+  // sqlite:///relative and sqlite:////absolute, as `sqlitePathOf` reads them (not imported: this
+  // module stays free of the store's dependencies).
+  const sqlite = /^sqlite:\/\/\/([^?]+)/i.exec(backendStoreUri)?.[1];
+  if (sqlite !== undefined && sqlite !== ':memory:') {
+    return resolve(dirname(resolve(cwd, decodeURIComponent(sqlite))), name);
+  }
+  return resolve(dataDir, name);
 }
 
 /** The S3 block of {@link resolveServerConfig}: flags, then environment, then defaults. */

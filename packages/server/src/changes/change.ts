@@ -13,7 +13,13 @@ export interface Actor {
 }
 
 /** The kinds of entity whose changes are recorded. */
-export type ChangeEntity = 'experiment' | 'run' | 'registered_model' | 'model_version' | 'webhook';
+export type ChangeEntity =
+  | 'experiment'
+  | 'run'
+  | 'registered_model'
+  | 'model_version'
+  | 'webhook'
+  | 'deployment';
 
 /**
  * One state change, described after the fact: `action` is `<entity>.<verb>` in snake_case
@@ -24,7 +30,7 @@ export type ChangeEntity = 'experiment' | 'run' | 'registered_model' | 'model_ve
 export interface Change {
   readonly action: string;
   readonly entity: ChangeEntity;
-  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id. */
+  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id, deployment name. */
   readonly entityId: string;
   readonly before?: unknown;
   readonly after?: unknown;

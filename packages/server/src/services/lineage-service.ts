@@ -1,4 +1,4 @@
-import { invalidParameter, KeelError, type Run, TAG_DATASET_CONTEXT } from '@keel/core';
+import { invalidParameter, KeelError, parseModelUri, type Run, TAG_DATASET_CONTEXT } from '@keel/core';
 import type { StoredModelVersion } from '../store/registry-store.js';
 import type { RegistryService } from './registry/registry-service.js';
 import { toWireVersion } from './registry/registry-wire.js';
@@ -6,9 +6,21 @@ import type { ExperimentService } from './tracking/experiment-service.js';
 import type { RunService } from './tracking/run-service.js';
 
 /** Kinds of node in a lineage graph. */
-export type LineageNodeKind = 'model_version' | 'registered_model' | 'run' | 'experiment' | 'dataset';
+export type LineageNodeKind =
+  | 'model_version'
+  | 'registered_model'
+  | 'run'
+  | 'experiment'
+  | 'dataset'
+  | 'deployment';
 /** Kinds of edge: `from` → `to` reads "from <kind> to" (a version is produced_by a run). */
-export type LineageEdgeKind = 'produced_by' | 'in_experiment' | 'consumed' | 'version_of' | 'sibling_version';
+export type LineageEdgeKind =
+  | 'produced_by'
+  | 'in_experiment'
+  | 'consumed'
+  | 'version_of'
+  | 'sibling_version'
+  | 'serves';
 
 /** One node; besides `id` and `kind` it carries the fields of its kind (see docs/lineage.md). */
 export interface LineageNode {
@@ -35,6 +47,19 @@ export interface LineageServiceOptions {
   registry: RegistryService;
   runs: RunService;
   experiments: ExperimentService;
+  /** Prediction counts per deployment of a version (downstream lineage). @default none: no deployment nodes from records */
+  predictions?: {
+    countsByModelVersion(name: string, version: string): Promise<{ deployment: string; count: number }[]>;
+  };
+  /** The deployments, to show which ones serve a version now. @default none */
+  deployments?: { list(): Promise<readonly LineageDeployment[]> };
+}
+
+/** What the lineage reads of a deployment: its name, revision and the models its arms name. */
+export interface LineageDeployment {
+  name: string;
+  revision: number;
+  spec: { routes: readonly { name: string; model: string }[]; shadow?: { model: string } | null };
 }
 
 /** Stable node ids: `<kind>:<natural key>`. */
@@ -44,12 +69,16 @@ export const lineageId = {
   run: (runId: string) => `run:${runId}`,
   experiment: (id: string) => `experiment:${id}`,
   dataset: (name: string, digest: string) => `dataset:${name}@${digest}`,
+  deployment: (name: string) => `deployment:${name}`,
 };
 
 /**
  * Builds lineage graphs: a model version → its registered model, its source run → the run's
  * experiment, parameters, code version and input datasets → the other versions made from the
- * same run. Read-only; a run that was purged appears as a node with `missing: true`.
+ * same run. Downstream, a model version → the deployments that serve it now (`serving: true`,
+ * with the `arms` naming it) or have served it (prediction records), each with its
+ * `prediction_count` for that version; edges read `deployment serves model_version`. Read-only;
+ * a run that was purged appears as a node with `missing: true`.
  */
 export class LineageService {
   constructor(private readonly options: LineageServiceOptions) {}
@@ -73,6 +102,7 @@ export class LineageService {
         graph.edge(graph.root, lineageId.version(sibling.name, sibling.version), 'sibling_version');
       }
     }
+    await this.addDeployments(graph, root.name, String(root.version));
     return graph.build();
   }
 
@@ -86,6 +116,55 @@ export class LineageService {
       graph.edge(lineageId.version(version.name, version.version), graph.root, 'produced_by');
     }
     return graph.build();
+  }
+
+  /** The deployments serving (now or in their prediction records) one version, with their counts. */
+  private async addDeployments(graph: GraphBuilder, name: string, version: string): Promise<void> {
+    const serving = new Map<string, { revision: number; arms: string[] }>();
+    for (const deployment of (await this.options.deployments?.list()) ?? []) {
+      const arms = [
+        ...deployment.spec.routes.map((route) => ({ arm: route.name, model: route.model })),
+        ...(deployment.spec.shadow ? [{ arm: 'shadow', model: deployment.spec.shadow.model }] : []),
+      ];
+      for (const { arm, model } of arms) {
+        if (!(await this.resolvesTo(model, name, version))) continue;
+        const entry = serving.get(deployment.name) ?? { revision: deployment.revision, arms: [] };
+        entry.arms.push(arm);
+        serving.set(deployment.name, entry);
+      }
+    }
+    const counts = new Map(
+      ((await this.options.predictions?.countsByModelVersion(name, version)) ?? []).map((c) => [
+        c.deployment,
+        c.count,
+      ]),
+    );
+    const names = [...new Set([...serving.keys(), ...counts.keys()])].sort();
+    for (const deployment of names) {
+      const now = serving.get(deployment);
+      const id = lineageId.deployment(deployment);
+      graph.node({
+        id,
+        kind: 'deployment',
+        name: deployment,
+        serving: now !== undefined,
+        ...(now !== undefined ? { revision: now.revision, arms: now.arms } : {}),
+        prediction_count: counts.get(deployment) ?? 0,
+      });
+      graph.edge(id, graph.root, 'serves');
+    }
+  }
+
+  /** Whether a deployment arm's `models:/` URI names this version now (unresolvable: no). */
+  private async resolvesTo(uri: string, name: string, version: string): Promise<boolean> {
+    try {
+      const parsed = parseModelUri(uri);
+      if (parsed.kind === 'run' || parsed.name !== name) return false;
+      const resolved = await this.options.registry.resolveModelUri(uri);
+      return String(resolved.version) === version;
+    } catch {
+      return false;
+    }
   }
 
   private async addRun(graph: GraphBuilder, runId: string): Promise<void> {

@@ -1,9 +1,17 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ChangeRecorder, type ChangeSink } from '../changes/change.js';
 import type { WebhookDeliveryConfig } from '../config.js';
+import { PredictionRecorder } from '../predictions/prediction-recorder.js';
+import { PredictionService } from '../predictions/prediction-service.js';
+import { PredictionStore } from '../predictions/prediction-store.js';
+import { SqliteInsertWorker } from '../predictions/sqlite-insert-worker.js';
 import { createBatchWriter } from '../store/batch-writer-factory.js';
 import type { StoreConnection } from '../store/database.js';
+import { DeploymentStore } from '../store/deployment-store.js';
 import { ExperimentStore } from '../store/experiment-store.js';
 import { MetricStore } from '../store/metric-store.js';
 import { RegistryStore } from '../store/registry-store.js';
@@ -14,6 +22,7 @@ import { WebhookSink } from '../webhooks/webhook-sink.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import { ArtifactService } from './artifact-service.js';
 import { type Clock, systemClock } from './clock.js';
+import { DeploymentService } from './deployments/deployment-service.js';
 import { GcService } from './gc-service.js';
 import { LineageService } from './lineage-service.js';
 import { RegistryService } from './registry/registry-service.js';
@@ -34,6 +43,8 @@ export interface Services {
   /** The model registry (MLflow's registered models and versions). */
   registry: RegistryService;
   lineage: LineageService;
+  /** Deployments: named, versioned serving configurations with their revisions. */
+  deployments: DeploymentService;
   /** Every state change goes through it, inside its transaction (webhook outbox, audit log). */
   recorder: ChangeRecorder;
   /** The hash-chained audit log: search and verify. */
@@ -41,6 +52,10 @@ export interface Services {
   webhooks: WebhookService;
   /** Sends the webhook outbox; `buildApp` starts it with the server and stops it on close. */
   webhookDispatcher: WebhookDispatcher;
+  /** Records every deployment call off the request path; `buildApp` starts it and closes it on close. */
+  predictionRecorder: PredictionRecorder;
+  /** Search, export and feedback of prediction records. */
+  predictions: PredictionService;
 }
 
 /** What {@link createServices} wires besides the backend store. */
@@ -53,6 +68,12 @@ export interface ServicesOptions {
   webhooks?: Partial<WebhookDeliveryConfig>;
   /** Extra change sinks, after the audit log and webhooks (tests use one that fails). @default [] */
   changeSinks?: readonly ChangeSink[];
+  /**
+   * Where the prediction recorder spills records the store cannot take yet (see
+   * `resolveServerConfig`). @default `predictions-spill` beside a SQLite file, else a fresh
+   * folder under the OS temp folder (created only on first spill)
+   */
+  predictionSpillDir?: string;
 }
 
 /**
@@ -113,7 +134,20 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     changes: recorder,
     clock,
   });
-  const lineage = new LineageService({ registry, runs, experiments });
+  const predictionStore = new PredictionStore(store);
+  const sqliteFile = sqliteFileOf(store);
+  const predictionRecorder = new PredictionRecorder({
+    // A SQLite file is written from a worker thread: better-sqlite3 would block the event loop.
+    store: sqliteFile === undefined ? predictionStore : new SqliteInsertWorker({ path: sqliteFile }),
+    spillDir: options.predictionSpillDir ?? defaultSpillDir(sqliteFile),
+  });
+  const predictions = new PredictionService({ store: predictionStore, clock, recorder: predictionRecorder });
+  const deployments = new DeploymentService({
+    store: new DeploymentStore(store.db, store.dialect),
+    changes: recorder,
+    clock,
+  });
+  const lineage = new LineageService({ registry, runs, experiments, predictions, deployments });
   return {
     experiments,
     runs,
@@ -122,9 +156,24 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     gc,
     registry,
     lineage,
+    deployments,
     recorder,
     audit,
     webhooks,
     webhookDispatcher,
+    predictionRecorder,
+    predictions,
   };
+}
+
+/** The file of a SQLite store; `undefined` for PostgreSQL and in-memory SQLite. */
+function sqliteFileOf(store: StoreConnection): string | undefined {
+  const file = store.sqlite?.name;
+  return file === undefined || file === '' || file === ':memory:' ? undefined : file;
+}
+
+/** Beside a SQLite file; otherwise a folder of its own per services instance (nothing is shared by accident). */
+function defaultSpillDir(sqliteFile: string | undefined): string {
+  if (sqliteFile !== undefined) return join(dirname(sqliteFile), 'predictions-spill');
+  return join(tmpdir(), `keel-predictions-spill-${randomUUID()}`);
 }

@@ -22,8 +22,10 @@ export type {
 export { type BatchObserver, MicroBatcher, type MicroBatcherOptions } from './batcher.js';
 export { enforceParams } from './inference-params.js';
 export {
+  decodeScoringBody,
   type MlflowScoringRoutesOptions,
   mlflowScoringRoutes,
+  readScoringBody,
   SCORING_CONTENT_TYPES,
   type ScoringContentType,
   scoringContentType,
@@ -41,16 +43,27 @@ export {
   type DecodedInferRequest,
   decodeInferRequest,
   encodeInferResponse,
+  type InferModelInfo,
   type InferOutputTensor,
   type InferResponse,
+  inferModelInfo,
+  installOpenInferenceErrors,
   type ModelMetadataResponse,
   modelTensors,
   OIP_DATATYPES,
   type OipDatatype,
   type OpenInferenceRoutesOptions,
   openInferenceRoutes,
+  type PreparedInfer,
   platformOf,
+  prepareInfer,
+  readInferBody,
   type TensorMetadata,
 } from './open-inference.js';
-export type { ServedModel, ServingRouteConfig } from './served-model.js';
-export { ServingMetrics, type ServingMetricsOptions, type ServingProtocol } from './serving-metrics.js';
+export { retryAfterOn503, type ServedModel, type ServingRouteConfig } from './served-model.js';
+export {
+  type ServingLabels,
+  ServingMetrics,
+  type ServingMetricsOptions,
+  type ServingProtocol,
+} from './serving-metrics.js';

@@ -5,16 +5,16 @@
  * MLflow answers in plain text.
  */
 import {
+  decodeScoringRequest,
   enforceSignature,
   KEEL_VERSION,
   KeelError,
-  type ModelInput,
   parseCsvScoringRequest,
-  parseJsonScoringRequest,
+  parseJsonAllowingNonFinite,
   type ScoringRequest,
 } from '@keel/core';
 import type { FastifyInstance } from 'fastify';
-import type { ModelOutput, OutputTensor } from '../models/model.js';
+import type { Model, ModelOutput, OutputTensor } from '../models/model.js';
 import { PREDICTIONS_COLUMN } from '../models/model-output.js';
 import { enforceParams } from './inference-params.js';
 import { acceptTextBodies, bodyText, type ServedModel, type ServingRouteConfig } from './served-model.js';
@@ -80,6 +80,52 @@ export function scoringContentType(header: string | undefined): ScoringContentTy
     kind: 'unsupported',
     message: `This predictor only supports the following content types: Types: [${SCORING_CONTENT_TYPES.map((t) => `'${t}'`).join(', ')}]. Got '${header ?? ''}'.`,
   };
+}
+
+/**
+ * The body of a `POST /invocations` as its content type reads it: the parsed JSON value (non-finite
+ * tokens `NaN`, `Infinity` allowed, as MLflow's pandas reader does) or the CSV text as it is. Routes
+ * that keep the request (prediction records) keep this value; {@link decodeScoringBody} turns it into
+ * the model's input.
+ *
+ * @throws BAD_REQUEST "Failed to parse input from JSON: …" for a JSON body that does not parse.
+ *
+ * @example
+ * readScoringBody('json', '{"inputs": [[1, NaN]]}'); // { inputs: [[1, NaN]] }
+ * readScoringBody('csv', 'x\n1\n'); // 'x\n1\n'
+ */
+export function readScoringBody(kind: 'json' | 'csv', text: string): unknown {
+  if (kind === 'csv') return text;
+  try {
+    return parseJsonAllowingNonFinite(text);
+  } catch (error) {
+    throw new KeelError('BAD_REQUEST', `Failed to parse input from JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Decodes a body read by {@link readScoringBody} into what `model` scores: core's
+ * `decodeScoringRequest` (JSON) or `parseCsvScoringRequest` (CSV, typed by the signature), checked with
+ * `enforceSignature` when the model has a signature, its `params` with {@link enforceParams}.
+ *
+ * @throws BAD_REQUEST / INVALID_PARAMETER_VALUE for a malformed body, an input that does not fit the
+ *   signature, or `params` that do not fit their schema.
+ *
+ * @example
+ * const { input, params } = decodeScoringBody('json', { inputs: [[1, 2]] }, model);
+ * const output = await model.predict(input, params);
+ */
+export function decodeScoringBody(
+  kind: 'json' | 'csv',
+  body: unknown,
+  model: Pick<Model, 'signature'>,
+): ScoringRequest {
+  const { signature } = model;
+  const scoring: ScoringRequest =
+    kind === 'json' ? decodeScoringRequest(body) : parseCsvScoringRequest(String(body), signature);
+  const input = signature ? enforceSignature(scoring.input, signature) : scoring.input;
+  const params = enforceParams(scoring.params, signature?.params);
+  return params === undefined ? { input } : { input, params };
 }
 
 /**
@@ -150,10 +196,10 @@ export interface MlflowScoringRoutesOptions {
  *   404 for a model that failed to load; Keel's models can be briefly unready, e.g. while a `process`
  *   flavor's child restarts, which is what 503 means);
  * - `GET /version` → Keel's version, as text;
- * - `POST /invocations` → `{"predictions": …}` (see {@link toPredictions}). The body is decoded with
- *   core's `parseJsonScoringRequest` (`dataframe_split`, `dataframe_records`, `instances`, `inputs`, plus
- *   `params`) or `parseCsvScoringRequest`, checked with `enforceSignature` when the model has a signature,
- *   its `params` with {@link enforceParams}, then scored through the micro-batcher.
+ * - `POST /invocations` → `{"predictions": …}` (see {@link toPredictions}). The body is read with
+ *   {@link readScoringBody} and decoded with {@link decodeScoringBody} (`dataframe_split`,
+ *   `dataframe_records`, `instances`, `inputs`, plus `params`; or CSV), then scored through the
+ *   micro-batcher.
  *
  * Status codes: 400 BAD_REQUEST / INVALID_PARAMETER_VALUE for a malformed body or an input that does not
  * fit the signature; 413 past the body limit; 415 (text/plain, MLflow's messages) for an unsupported
@@ -166,7 +212,6 @@ export function mlflowScoringRoutes(
   done: (error?: Error) => void,
 ): void {
   const { served } = options;
-  const { signature } = served.model;
   const route = { config: { protocol: 'mlflow' } satisfies ServingRouteConfig };
   acceptTextBodies(scope, served.bodyLimit);
 
@@ -197,11 +242,8 @@ export function mlflowScoringRoutes(
     if (contentType.kind === 'unsupported') {
       return reply.status(415).type('text/plain; charset=utf-8').send(contentType.message);
     }
-    const text = bodyText(request.body);
-    const scoring: ScoringRequest =
-      contentType.kind === 'json' ? parseJsonScoringRequest(text) : parseCsvScoringRequest(text, signature);
-    const input: ModelInput = signature ? enforceSignature(scoring.input, signature) : scoring.input;
-    const params = enforceParams(scoring.params, signature?.params);
+    const body = readScoringBody(contentType.kind, bodyText(request.body));
+    const { input, params } = decodeScoringBody(contentType.kind, body, served.model);
     const output = await served.predict(input, params);
     return reply
       .type('application/json; charset=utf-8')

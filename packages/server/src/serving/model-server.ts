@@ -10,7 +10,7 @@ import type { Model } from '../models/model.js';
 import { MicroBatcher } from './batcher.js';
 import { mlflowScoringRoutes } from './mlflow-scoring.js';
 import { openInferenceRoutes } from './open-inference.js';
-import type { ServedModel, ServingRouteConfig } from './served-model.js';
+import { retryAfterOn503, type ServedModel, type ServingRouteConfig } from './served-model.js';
 import { ServingMetrics } from './serving-metrics.js';
 
 /**
@@ -149,11 +149,7 @@ export async function buildModelServer(options: ModelServerOptions): Promise<Fas
   });
   app.addHook('onClose', () => batcher.close());
   installErrorHandler(app);
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    // Every 503 (full queue, unready model) tells clients when to retry; MLflow's clients back off on 503.
-    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
-    done(null, payload);
-  });
+  retryAfterOn503(app);
   app.addHook('onResponse', (request, reply, done) => {
     const { protocol } = request.routeOptions.config as Partial<ServingRouteConfig>;
     const route = protocol === undefined ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');

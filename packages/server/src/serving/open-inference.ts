@@ -450,6 +450,95 @@ function outputData(datatype: OipDatatype, data: readonly unknown[]): unknown[] 
   }
 }
 
+/**
+ * What `infer` needs to know about one model, computed once per model rather than per request: its
+ * tensor metadata ({@link modelTensors}), platform ({@link platformOf}) and declared output names.
+ */
+export interface InferModelInfo {
+  readonly model: Model;
+  readonly platform: string;
+  readonly tensors: { inputs: TensorMetadata[]; outputs: TensorMetadata[] };
+  /** The output names the model declares, when it names them all; `undefined` otherwise. */
+  readonly declaredOutputs: readonly string[] | undefined;
+}
+
+/**
+ * Computes {@link InferModelInfo} for `model`.
+ *
+ * @example
+ * const info = inferModelInfo(model);
+ * const { decoded, input, params } = prepareInfer(readInferBody(text, headers), info);
+ */
+export function inferModelInfo(model: Model): InferModelInfo {
+  return {
+    model,
+    platform: platformOf(model),
+    tensors: modelTensors(model),
+    declaredOutputs: declaredOutputNames(model),
+  };
+}
+
+/**
+ * Reads an `infer` body as JSON, whatever its `Content-Type` (as KServe does; `curl -d` sends
+ * `application/x-www-form-urlencoded`).
+ *
+ * @throws BAD_REQUEST for a binary request (`Inference-Header-Content-Length`) or a body that is not JSON.
+ */
+export function readInferBody(text: string, headers: Readonly<Record<string, unknown>>): unknown {
+  if (headers['inference-header-content-length'] !== undefined) {
+    throw badRequest(`Inference-Header-Content-Length: a binary request body ${BINARY_EXTENSION}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** An inference request ready to score: the decoded request, its input and its checked parameters. */
+export interface PreparedInfer {
+  decoded: DecodedInferRequest;
+  /** Checked against the signature when the model has one. */
+  input: ModelInput;
+  /** After {@link enforceParams}. */
+  params: Record<string, unknown> | undefined;
+}
+
+/**
+ * Decodes an `infer` body (see {@link decodeInferRequest}) for the model of `info`, checks the requested
+ * `outputs` against the names the model declares, the input against its signature and the parameters
+ * against its parameter schema.
+ *
+ * @throws BAD_REQUEST / INVALID_PARAMETER_VALUE naming the field, input or output.
+ */
+export function prepareInfer(body: unknown, info: InferModelInfo): PreparedInfer {
+  const { model, declaredOutputs } = info;
+  const { signature } = model;
+  const decoded = decodeInferRequest(body, model);
+  // Checked before scoring when the model declares its output names, and against what it produced after.
+  if (declaredOutputs !== undefined) checkOutputNames(decoded.outputs, declaredOutputs);
+  const input = signature ? enforceSignature(decoded.input, signature) : decoded.input;
+  return { decoded, input, params: enforceParams(decoded.parameters, signature?.params) };
+}
+
+/**
+ * Makes `scope` (registered with `{ prefix: '/v2' }`) answer its errors and unknown paths as
+ * `{"error": "<message>"}`: a `KeelError` with its status, Fastify's client errors (413…) with theirs,
+ * anything else a logged, opaque 500.
+ */
+export function installOpenInferenceErrors(scope: FastifyInstance): void {
+  scope.setErrorHandler((error: FastifyError | KeelError | Error, request, reply) => {
+    if (error instanceof KeelError) return reply.status(error.status).send({ error: error.message });
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) return reply.status(status).send({ error: error.message });
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ error: `Internal error (request id ${request.id})` });
+  });
+  scope.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: `No endpoint ${request.method} ${request.url.split('?')[0]}` }),
+  );
+}
+
 /** Options of {@link openInferenceRoutes}. */
 export interface OpenInferenceRoutesOptions {
   served: ServedModel;
@@ -482,29 +571,17 @@ export function openInferenceRoutes(
   done: (error?: Error) => void,
 ): void {
   const { served } = options;
-  const { model } = served;
-  const { signature } = model;
-  const tensors = modelTensors(model);
-  const declaredOutputs = declaredOutputNames(model);
+  const info = inferModelInfo(served.model);
   const metadata: ModelMetadataResponse = {
     name: served.name,
     ...(served.version === undefined ? {} : { versions: [served.version] }),
-    platform: platformOf(model),
-    ...tensors,
+    platform: info.platform,
+    ...info.tensors,
   };
   const route = { config: { protocol: 'oip' } satisfies ServingRouteConfig };
 
   acceptTextBodies(scope, served.bodyLimit);
-  scope.setErrorHandler((error: FastifyError | KeelError | Error, request, reply) => {
-    if (error instanceof KeelError) return reply.status(error.status).send({ error: error.message });
-    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status >= 400 && status < 500) return reply.status(status).send({ error: error.message });
-    request.log.error({ err: error }, 'unhandled error');
-    return reply.status(500).send({ error: `Internal error (request id ${request.id})` });
-  });
-  scope.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: `No endpoint ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  installOpenInferenceErrors(scope);
 
   const resolve = ({ name, version }: ModelPath): void => {
     if (name !== served.name)
@@ -537,24 +614,13 @@ export function openInferenceRoutes(
     });
     scope.post<{ Params: ModelPath }>(`${base}/infer`, route, async (request, reply) => {
       resolve(request.params);
-      if (request.headers['inference-header-content-length'] !== undefined) {
-        throw badRequest(`Inference-Header-Content-Length: a binary request body ${BINARY_EXTENSION}`);
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(bodyText(request.body));
-      } catch (error) {
-        throw badRequest(`The request body is not valid JSON: ${(error as Error).message}`);
-      }
-      const decoded = decodeInferRequest(body, model);
-      // Checked before scoring when the model declares its output names, and against what it produced after.
-      if (declaredOutputs !== undefined) checkOutputNames(decoded.outputs, declaredOutputs);
-      const input = signature ? enforceSignature(decoded.input, signature) : decoded.input;
-      const output = await served.predict(input, enforceParams(decoded.parameters, signature?.params));
+      const body = readInferBody(bodyText(request.body), request.headers);
+      const { decoded, input, params } = prepareInfer(body, info);
+      const output = await served.predict(input, params);
       const response = encodeInferResponse(output, decoded, {
         name: served.name,
         version: served.version,
-        declared: tensors.outputs,
+        declared: info.tensors.outputs,
       });
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(response));
     });

@@ -44,3 +44,14 @@ export function acceptTextBodies(scope: FastifyInstance, bodyLimit: number): voi
 export function bodyText(body: unknown): string {
   return typeof body === 'string' ? body : '';
 }
+
+/**
+ * Adds `Retry-After: 1` to every 503 answered in `scope` (a full queue, an unready model) that does not
+ * carry one, so clients know when to retry; MLflow's clients back off on 503.
+ */
+export function retryAfterOn503(scope: FastifyInstance): void {
+  scope.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    done(null, payload);
+  });
+}

@@ -31,6 +31,28 @@ describe('ServingMetrics', () => {
     expect(text).not.toContain('process_cpu');
   });
 
+  it('adds extra labels to every series, per observation and per batch observer', async () => {
+    const metrics = new ServingMetrics({ labelNames: ['deployment', 'version'] });
+    metrics.observeRequest('oip', '/v2/models/:name/infer', 200, 0.002, {
+      deployment: 'fraud',
+      version: '7',
+    });
+    const observer = metrics.observer({ deployment: 'fraud', version: '7' });
+    observer.batch(4, 2);
+    observer.queueDepth(3);
+    const lines = (await metrics.render()).split('\n');
+    for (const line of [
+      'keel_serving_requests_total{protocol="oip",route="/v2/models/:name/infer",status="200",deployment="fraud",version="7"} 1',
+      'keel_serving_batch_rows_sum{deployment="fraud",version="7"} 4',
+      'keel_serving_batch_requests_sum{deployment="fraud",version="7"} 2',
+      'keel_serving_queue_rows{deployment="fraud",version="7"} 3',
+    ]) {
+      expect(lines).toContain(line);
+    }
+    // No unlabelled series next to the labelled ones.
+    expect(lines).not.toContain('keel_serving_queue_rows 0');
+  });
+
   it('keeps each instance in its own registry, with process metrics only when asked', async () => {
     const a = new ServingMetrics();
     const b = new ServingMetrics({ processMetrics: true });

@@ -19,7 +19,17 @@ export interface ServingMetricsOptions {
    * @default false
    */
   processMetrics?: boolean;
+  /**
+   * Label names added to every series, for a server that hosts several models (deployments label by
+   * `deployment`, `model`, `version`, `arm`). Their values come with each observation:
+   * {@link ServingMetrics.observeRequest}'s `labels` and {@link ServingMetrics.observer}.
+   * @default []
+   */
+  labelNames?: readonly string[];
 }
+
+/** Values of {@link ServingMetricsOptions.labelNames}; a name left out is rendered without that label. */
+export type ServingLabels = Readonly<Record<string, string>>;
 
 /** Request latency buckets, in seconds: 0.5 ms to 10 s. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -41,7 +51,8 @@ const REQUEST_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
  * | `keel_serving_queue_rows` | gauge | – | rows waiting for a model call |
  *
  * `route` is the route pattern (`/v2/models/:name/infer`), or `unmatched` for unknown paths, so the
- * label's values stay few whatever clients send.
+ * label's values stay few whatever clients send. With {@link ServingMetricsOptions.labelNames}, every
+ * series also carries those labels.
  *
  * @example
  * const metrics = new ServingMetrics();
@@ -51,51 +62,57 @@ const REQUEST_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export class ServingMetrics implements BatchObserver {
   /** This server's registry; nothing else registers in it. */
   readonly registry: Registry;
-  readonly #requests: Counter<'protocol' | 'route' | 'status'>;
-  readonly #errors: Counter<'protocol' | 'route' | 'status'>;
-  readonly #duration: Histogram<'protocol' | 'route'>;
-  readonly #batchRows: Histogram;
-  readonly #batchRequests: Histogram;
-  readonly #queueRows: Gauge;
+  readonly #requests: Counter<string>;
+  readonly #errors: Counter<string>;
+  readonly #duration: Histogram<string>;
+  readonly #batchRows: Histogram<string>;
+  readonly #batchRequests: Histogram<string>;
+  readonly #queueRows: Gauge<string>;
+  /** The unlabelled observer behind {@link batch} and {@link queueDepth}, made on first use. */
+  #default: BatchObserver | undefined;
 
   constructor(options: ServingMetricsOptions = {}) {
     const registry = new Registry();
     const registers = [registry];
+    const extra = [...(options.labelNames ?? [])];
     this.registry = registry;
     this.#requests = new Counter({
       name: 'keel_serving_requests_total',
       help: 'HTTP requests answered by the model server, by protocol, route pattern and status code.',
-      labelNames: ['protocol', 'route', 'status'],
+      labelNames: ['protocol', 'route', 'status', ...extra],
       registers,
     });
     this.#errors = new Counter({
       name: 'keel_serving_request_errors_total',
       help: 'HTTP requests answered with a status of 400 or more, by protocol, route pattern and status code.',
-      labelNames: ['protocol', 'route', 'status'],
+      labelNames: ['protocol', 'route', 'status', ...extra],
       registers,
     });
     this.#duration = new Histogram({
       name: 'keel_serving_request_duration_seconds',
       help: 'Time from receiving a request to sending its response, in seconds.',
-      labelNames: ['protocol', 'route'],
+      labelNames: ['protocol', 'route', ...extra],
       buckets: DURATION_BUCKETS,
       registers,
     });
     this.#batchRows = new Histogram({
       name: 'keel_serving_batch_rows',
       help: 'Rows per model call (after micro-batching).',
+      labelNames: extra,
       buckets: ROW_BUCKETS,
       registers,
     });
     this.#batchRequests = new Histogram({
       name: 'keel_serving_batch_requests',
       help: 'Requests merged into one model call.',
+      labelNames: extra,
       buckets: REQUEST_BUCKETS,
       registers,
     });
     this.#queueRows = new Gauge({
       name: 'keel_serving_queue_rows',
       help: 'Rows waiting in the micro-batcher queue for a model call.',
+      labelNames: extra,
       registers,
     });
     if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
@@ -106,23 +123,50 @@ export class ServingMetrics implements BatchObserver {
     return this.registry.contentType;
   }
 
-  /** Counts one answered request and its latency. */
-  observeRequest(protocol: ServingProtocol, route: string, status: number, seconds: number): void {
-    const labels = { protocol, route, status: String(status) };
-    this.#requests.inc(labels);
-    if (status >= 400) this.#errors.inc(labels);
-    this.#duration.observe({ protocol, route }, seconds);
+  /** Counts one answered request and its latency; `labels` gives the values of the extra label names. */
+  observeRequest(
+    protocol: ServingProtocol,
+    route: string,
+    status: number,
+    seconds: number,
+    labels: ServingLabels = {},
+  ): void {
+    const counted = { protocol, route, status: String(status), ...labels };
+    this.#requests.inc(counted);
+    if (status >= 400) this.#errors.inc(counted);
+    this.#duration.observe({ protocol, route, ...labels }, seconds);
+  }
+
+  /**
+   * A {@link BatchObserver} whose batch sizes and queue depth carry `labels` (values of the extra label
+   * names), for one micro-batcher of a server that hosts several.
+   *
+   * @example
+   * new MicroBatcher(model, { ...sizes, observer: metrics.observer({ deployment: 'fraud', model: 'fraud', version: '7', arm: 'canary' }) });
+   */
+  observer(labels: ServingLabels): BatchObserver {
+    const batchRows = this.#batchRows.labels(labels);
+    const batchRequests = this.#batchRequests.labels(labels);
+    const queueRows = this.#queueRows.labels(labels);
+    return {
+      batch: (rows, requests) => {
+        batchRows.observe(rows);
+        batchRequests.observe(requests);
+      },
+      queueDepth: (rows) => queueRows.set(rows),
+    };
   }
 
   /** {@link BatchObserver}: one model call of `rows` rows merged from `requests` requests. */
   batch(rows: number, requests: number): void {
-    this.#batchRows.observe(rows);
-    this.#batchRequests.observe(requests);
+    this.#default ??= this.observer({});
+    this.#default.batch(rows, requests);
   }
 
   /** {@link BatchObserver}: rows now waiting in the queue. */
   queueDepth(rows: number): void {
-    this.#queueRows.set(rows);
+    this.#default ??= this.observer({});
+    this.#default.queueDepth(rows);
   }
 
   /** Every metric in the Prometheus text format. */

@@ -26,6 +26,9 @@ export interface Database {
   webhook_outbox: WebhookOutboxRow;
   webhook_deliveries: WebhookDeliveryRow;
   audit_events: AuditEventRow;
+  deployments: DeploymentRow;
+  deployment_revisions: DeploymentRevisionRow;
+  prediction_records: PredictionRecordRow;
 }
 
 export interface KeyValueRow {
@@ -179,4 +182,70 @@ export interface AuditEventRow {
   after_json: string | null;
   prev_hash: string;
   hash: string;
+}
+
+/**
+ * A deployment and its current revision. A deleted deployment keeps its row (`deleted_at` set)
+ * and its revisions; creating it again continues its revision numbers.
+ */
+export interface DeploymentRow {
+  name: string;
+  revision: number;
+  description: string | null;
+  creation_timestamp: number;
+  created_by: string;
+  last_updated_timestamp: number;
+  last_updated_by: string;
+  deleted_at: number | null;
+}
+
+/** One revision of a deployment: the spec (canonical JSON text) and description it had. */
+export interface DeploymentRevisionRow {
+  name: string;
+  revision: number;
+  spec: string;
+  description: string | null;
+  created_at: number;
+  created_by: string;
+  /** `created`, `updated` or `rolled_back`. */
+  action: string;
+  /** For `rolled_back`: the revision whose spec was restored. */
+  source_revision: number | null;
+}
+
+/**
+ * One prediction: an answered deployment call, or a shadow call (`arm = 'shadow'`, same
+ * `request_id`). Times are epoch milliseconds; `latency_ms` keeps sub-millisecond precision.
+ * `input`/`output` are canonical JSON text, or NULL when `recorded` says only the sha256 hashes
+ * (of that same canonical JSON) were kept. `label` is the JSON text of the caller's feedback.
+ */
+export interface PredictionRecordRow {
+  record_id: string;
+  request_id: string;
+  deployment: string;
+  deployment_revision: number;
+  model_name: string;
+  model_version: string;
+  model_digest: string | null;
+  /** Route name, or `shadow`. */
+  arm: string;
+  caller: string;
+  /** `mlflow` or `v2`. */
+  protocol: string;
+  received_at: number;
+  completed_at: number;
+  latency_ms: number;
+  /** HTTP status answered (for a shadow call: what it would have answered). */
+  status: number;
+  error_code: string | null;
+  error_message: string | null;
+  /** `full`, `sample` (payloads kept: the request was in the sample) or `hash` (hashes only). */
+  recorded: string;
+  input: string | null;
+  output: string | null;
+  input_hash: string | null;
+  output_hash: string | null;
+  label: string | null;
+  label_timestamp: number | null;
+  label_actor: string | null;
 }

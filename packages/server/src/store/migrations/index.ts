@@ -5,6 +5,8 @@ import { runModelLinks } from './0002-run-models.js';
 import { registrySchema } from './0003-registry.js';
 import { auditLog } from './0004-audit.js';
 import { webhookSchema } from './0005-webhooks.js';
+import { deploymentSchema } from './0006-deployments.js';
+import { predictionSchema } from './0007-predictions.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -17,5 +19,7 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0003-registry': registrySchema(dialect),
     '0004-audit': auditLog(dialect),
     '0005-webhooks': webhookSchema(dialect),
+    '0006-deployments': deploymentSchema(dialect),
+    '0007-predictions': predictionSchema(dialect),
   };
 }

@@ -1,0 +1,302 @@
+/**
+ * One call to a deployment, whatever its protocol: take a lease on the deployment, choose the arm,
+ * read the body, copy it to the shadow, score it, record exactly one prediction record per answered
+ * call (and one per shadow call), and give the lease back once nothing uses it any more.
+ */
+import { randomUUID } from 'node:crypto';
+import { type DeploymentSpec, KeelError, type ModelInput } from '@keel/core';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { actorOf } from '../../http/actor.js';
+import type { Model, ModelOutput } from '../../models/model.js';
+import type { PredictionRecordInput } from '../../predictions/prediction-record.js';
+import { chooseArm, ROUTE_HEADER, ROUTING_KEY_HEADER, type RoutableArm } from './arm-routing.js';
+import type { DeploymentMetricLabels } from './deployment-metrics.js';
+
+/** Request and response header carrying the call's id; generated (a UUID) when the caller sends none. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Arm name of the shadow in prediction records and metrics. */
+export const SHADOW_ARM = 'shadow';
+
+/** One arm of a leased deployment, as the routes use it (the runtime's `DeploymentArm`). */
+export interface ServingArm extends RoutableArm {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  /** sha256 of the served version's files, as the runtime knows it. */
+  readonly modelDigest?: string;
+  readonly model: Model;
+  /** Scores an input already checked against `model.signature` (through the arm's micro-batcher). */
+  predict(input: ModelInput, params?: Record<string, unknown>): Promise<ModelOutput>;
+}
+
+/** A consistent view of one deployment for one call (the runtime's `DeploymentLease`). */
+export interface ServingLease {
+  readonly deployment: string;
+  readonly revision: number;
+  readonly spec: Pick<DeploymentSpec, 'recording'>;
+  /** The routes' arms (not the shadow). */
+  readonly arms: readonly ServingArm[];
+  readonly shadow: ServingArm | undefined;
+  /** Called exactly once, after every `predict` made through the lease (shadow included) has settled. */
+  release(): void;
+}
+
+/** Where the routes take leases: the deployment runtime. */
+export interface ServingLeases {
+  /**
+   * A lease on deployment `name`.
+   * @throws RESOURCE_DOES_NOT_EXIST for an unknown deployment, TEMPORARILY_UNAVAILABLE while it is not ready.
+   */
+  lease(name: string): ServingLease;
+}
+
+/** Where answered calls go: the prediction recorder. `record` must not throw or wait. */
+export interface PredictionSink {
+  record(input: PredictionRecordInput): void;
+}
+
+/** A wire protocol's part of a call: reading a body, and scoring it on an arm into a response body. */
+export interface CallProtocol<Body> {
+  readonly name: PredictionRecordInput['protocol'];
+  /**
+   * Reads the request body (content type, JSON syntax). Throws for a body that cannot be read; such a
+   * call is recorded with the raw text as its input, and not copied to the shadow.
+   */
+  read(request: FastifyRequest): Body;
+  /** The request body as a prediction record keeps it (the parsed JSON, or the CSV text). */
+  recordedInput(body: Body): unknown;
+  /**
+   * Decodes `body` for `arm`'s model, scores it through `arm.predict` and resolves with the JSON
+   * response body. Rejects with a `KeelError` for an input the model cannot take.
+   */
+  score(body: Body, arm: ServingArm, lease: ServingLease): Promise<unknown>;
+}
+
+/** What every call needs: the runtime, the recorder, the random source of the weighted draw. */
+export interface CallResources {
+  readonly runtime: ServingLeases;
+  readonly recorder: PredictionSink;
+  readonly random: () => number;
+  /** Where the routes note who answered a request, for the metrics hook. */
+  readonly labels: WeakMap<FastifyRequest, DeploymentMetricLabels>;
+}
+
+/** What a route asks: which deployment, optionally which model version (`/v2/…/versions/{v}`). */
+export interface CallTarget {
+  deployment: string;
+  version?: string | undefined;
+}
+
+/**
+ * Serves one call: resolves with the response body (the route sends it), or rejects with the error to
+ * answer (the scope's error handler sends it).
+ *
+ * - The request id ({@link REQUEST_ID_HEADER}) is set on the response before anything can fail.
+ * - `runtime.lease` failing (unknown deployment 404, not ready 503) and an explicit version no arm
+ *   serves (404) are answered without a record: no arm was chosen, so no model version answered.
+ * - From the moment an arm is chosen (named in {@link ROUTE_HEADER} on the response), the call is
+ *   recorded exactly once, success or error, with the status the client gets.
+ * - A body that was read is copied to the shadow on the next event-loop turn; the shadow's answer or
+ *   error is recorded with arm `shadow` and never reaches the caller.
+ * - The lease is released when both the call and its shadow copy have settled.
+ */
+export async function serveCall<Body>(
+  resources: CallResources,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: CallTarget,
+  protocol: CallProtocol<Body>,
+): Promise<unknown> {
+  const receivedAt = nowMs() - reply.elapsedTime;
+  const requestId = requestIdOf(request);
+  reply.header(REQUEST_ID_HEADER, requestId);
+  const { runtime, labels } = resources;
+  let lease: ServingLease;
+  try {
+    lease = runtime.lease(target.deployment);
+  } catch (error) {
+    // Only a deployment that exists gets its own label values; unknown names would grow the series.
+    if (error instanceof KeelError && error.code === 'TEMPORARILY_UNAVAILABLE') {
+      labels.set(request, { deployment: target.deployment });
+    }
+    throw error;
+  }
+  const holders = new LeaseHolders(lease);
+  try {
+    const arm = chooseArm(
+      lease.deployment,
+      lease.arms,
+      {
+        version: target.version,
+        route: headerValue(request, ROUTE_HEADER),
+        routingKey: headerValue(request, ROUTING_KEY_HEADER),
+      },
+      resources.random,
+    );
+    reply.header(ROUTE_HEADER, arm.name);
+    labels.set(request, {
+      deployment: lease.deployment,
+      arm: arm.name,
+      modelName: arm.modelName,
+      modelVersion: arm.modelVersion,
+    });
+    const call: CallFacts = {
+      requestId,
+      caller: actorOf({ requestId, request }).user,
+      protocol: protocol.name,
+      lease,
+    };
+    let input: unknown = typeof request.body === 'string' ? request.body : '';
+    try {
+      const body = protocol.read(request);
+      input = protocol.recordedInput(body);
+      const { shadow } = lease;
+      if (shadow !== undefined) {
+        const copy = { input, score: () => protocol.score(body, shadow, lease) };
+        copyToShadow(resources, call, shadow, holders, copy, request.log);
+      }
+      const output = await protocol.score(body, arm, lease);
+      record(resources, request.log, call, arm, { receivedAt, status: 200, input, output });
+      return output;
+    } catch (error) {
+      record(resources, request.log, call, arm, { receivedAt, input, ...errorFacts(error) });
+      throw error;
+    }
+  } finally {
+    holders.drop();
+  }
+}
+
+/** What every record of one call shares. */
+interface CallFacts {
+  requestId: string;
+  caller: string;
+  protocol: PredictionRecordInput['protocol'];
+  lease: ServingLease;
+}
+
+/** What differs between the records of a call and of its shadow copy. */
+interface Outcome {
+  receivedAt: number;
+  status: number;
+  input: unknown;
+  output?: unknown;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/**
+ * Scores the copy on the shadow from the next event-loop turn on, so that the caller's own call is
+ * decoded and queued first and never waits for the copy; records the outcome with arm `shadow`. The
+ * shadow's errors are recorded, never surfaced.
+ */
+function copyToShadow(
+  resources: CallResources,
+  call: CallFacts,
+  shadow: ServingArm,
+  holders: LeaseHolders,
+  copy: { input: unknown; score: () => Promise<unknown> },
+  log: FastifyBaseLogger,
+): void {
+  const { input } = copy;
+  holders.add();
+  setImmediate(async () => {
+    const receivedAt = nowMs();
+    try {
+      const output = await copy.score();
+      record(resources, log, call, shadow, { receivedAt, status: 200, input, output }, SHADOW_ARM);
+    } catch (error) {
+      record(resources, log, call, shadow, { receivedAt, input, ...errorFacts(error) }, SHADOW_ARM);
+    } finally {
+      holders.drop();
+    }
+  });
+}
+
+function record(
+  resources: CallResources,
+  log: FastifyBaseLogger,
+  call: CallFacts,
+  arm: ServingArm,
+  outcome: Outcome,
+  armName: string = arm.name,
+): void {
+  const { lease } = call;
+  const entry: PredictionRecordInput = {
+    requestId: call.requestId,
+    deployment: lease.deployment,
+    deploymentRevision: lease.revision,
+    modelName: arm.modelName,
+    modelVersion: arm.modelVersion,
+    ...(arm.modelDigest === undefined ? {} : { modelDigest: arm.modelDigest }),
+    arm: armName,
+    caller: call.caller,
+    protocol: call.protocol,
+    receivedAt: outcome.receivedAt,
+    completedAt: nowMs(),
+    status: outcome.status,
+    ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
+    ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
+    input: outcome.input,
+    ...(outcome.output === undefined ? {} : { output: outcome.output }),
+    recording: lease.spec.recording ?? { mode: 'full' },
+  };
+  try {
+    resources.recorder.record(entry);
+  } catch (error) {
+    // The recorder promises not to throw; if it does, the caller still gets its answer.
+    log.error({ err: error, requestId: call.requestId }, 'prediction recorder failed');
+  }
+}
+
+/** The status, code and message a client gets for `error` (as the scopes' error handlers answer it). */
+function errorFacts(error: unknown): { status: number; errorCode: string; errorMessage: string } {
+  if (error instanceof KeelError) {
+    return { status: error.status, errorCode: error.code, errorMessage: error.message };
+  }
+  const status =
+    typeof error === 'object' &&
+    error !== null &&
+    'statusCode' in error &&
+    typeof error.statusCode === 'number'
+      ? error.statusCode
+      : 500;
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  return { status, errorCode: status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', errorMessage };
+}
+
+/** Counts the users of a lease (the call, its shadow copy) and releases it when the last one is done. */
+class LeaseHolders {
+  readonly #lease: ServingLease;
+  #holders = 1;
+
+  constructor(lease: ServingLease) {
+    this.#lease = lease;
+  }
+
+  add(): void {
+    this.#holders++;
+  }
+
+  drop(): void {
+    this.#holders--;
+    if (this.#holders === 0) this.#lease.release();
+  }
+}
+
+/** The caller's request id when it is usable (1–256 printable ASCII characters), else a new UUID. */
+function requestIdOf(request: FastifyRequest): string {
+  const given = headerValue(request, REQUEST_ID_HEADER);
+  return given !== undefined && /^[\x21-\x7e]{1,256}$/.test(given) ? given : randomUUID();
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? undefined : first;
+}
+
+/** Epoch milliseconds with sub-millisecond precision. */
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,349 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../audit/audit-log.js';
+import { openStore, type StoreConnection } from '../store/database.js';
+import type { DialectName } from '../store/dialect.js';
+import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
+import {
+  canonicalPayloadJson,
+  inSample,
+  type PredictionRecordInput,
+  sha256,
+  toPredictionRow,
+} from './prediction-record.js';
+import { PredictionRecorder, type PredictionRecorderOptions } from './prediction-recorder.js';
+import { PredictionStore } from './prediction-store.js';
+import { SqliteInsertWorker } from './sqlite-insert-worker.js';
+
+const dialects = await testDialects();
+/** Each dialect through its store; SQLite also through the worker-thread writer `createServices` uses. */
+const sinks: [DialectName, 'store' | 'worker'][] = dialects.flatMap(
+  (dialect): [DialectName, 'store' | 'worker'][] =>
+    dialect === 'sqlite'
+      ? [
+          ['sqlite', 'store'],
+          ['sqlite', 'worker'],
+        ]
+      : [[dialect, 'store']],
+);
+
+/** One answered call; `i` makes the request id and the payload distinct. */
+function call(i: number, overrides: Partial<PredictionRecordInput> = {}): PredictionRecordInput {
+  const receivedAt = 1_700_000_000_000 + i;
+  return {
+    requestId: `req-${i}`,
+    deployment: 'fraud',
+    deploymentRevision: 2,
+    modelName: 'fraud-model',
+    modelVersion: '7',
+    modelDigest: 'abc123',
+    arm: 'route-0',
+    caller: 'alice',
+    protocol: 'mlflow',
+    receivedAt,
+    completedAt: receivedAt + 1.25,
+    status: 200,
+    input: { inputs: [[i, 2, 3]] },
+    output: { predictions: [i * 0.5] },
+    recording: { mode: 'full' },
+    ...overrides,
+  };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Takes the table away (or gives it back): every insert fails meanwhile, on both dialects. */
+async function setTableOnline(store: StoreConnection, online: boolean): Promise<void> {
+  const [from, to] = online
+    ? ['prediction_records_offline', 'prediction_records']
+    : ['prediction_records', 'prediction_records_offline'];
+  await sql.raw(`alter table ${from} rename to ${to}`).execute(store.db);
+}
+
+describe('toPredictionRow: recording modes', () => {
+  it('keeps canonical JSON payloads and their sha256 in full mode', () => {
+    const row = toPredictionRow(
+      call(1, { input: { b: 1, a: [1, null] }, output: { z: 'x', y: { q: 2, p: [] } } }),
+      'r1',
+    );
+    expect(row).toMatchObject({
+      record_id: 'r1',
+      request_id: 'req-1',
+      recorded: 'full',
+      input: '{"a":[1,null],"b":1}',
+      output: '{"y":{"p":[],"q":2},"z":"x"}',
+      input_hash: sha256('{"a":[1,null],"b":1}'),
+      output_hash: sha256('{"y":{"p":[],"q":2},"z":"x"}'),
+      received_at: 1_700_000_000_001,
+      completed_at: 1_700_000_000_002,
+      latency_ms: 1.25,
+      label: null,
+    });
+  });
+
+  it('keeps only hashes in hash mode, and no output hash for an error answer', () => {
+    const row = toPredictionRow(
+      call(2, {
+        recording: { mode: 'hash' },
+        output: undefined,
+        status: 503,
+        errorCode: 'TEMPORARILY_UNAVAILABLE',
+        errorMessage: 'overloaded',
+      }),
+      'r2',
+    );
+    expect(row).toMatchObject({
+      recorded: 'hash',
+      input: null,
+      output: null,
+      input_hash: sha256(canonicalPayloadJson(call(2).input)),
+      output_hash: null,
+      status: 503,
+      error_code: 'TEMPORARILY_UNAVAILABLE',
+    });
+  });
+
+  it('keeps the payloads of a deterministic sample of request ids in sample mode', () => {
+    const rows = Array.from({ length: 400 }, (_, i) =>
+      toPredictionRow(call(i, { recording: { mode: 'sample', sampleRate: 0.25 } }), `r${i}`),
+    );
+    for (const row of rows) {
+      const kept = inSample(row.request_id, 0.25);
+      expect(row.recorded).toBe(kept ? 'sample' : 'hash');
+      expect(row.input !== null).toBe(kept);
+      expect(row.input_hash).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const sampled = rows.filter((r) => r.recorded === 'sample').length;
+    expect(sampled).toBeGreaterThan(60);
+    expect(sampled).toBeLessThan(140);
+    // The shadow call of a request is kept or hashed with it.
+    const shadow = toPredictionRow(
+      call(7, { arm: 'shadow', recording: { mode: 'sample', sampleRate: 0.25 } }),
+      's',
+    );
+    expect(shadow.recorded).toBe(rows[7]?.recorded);
+  });
+
+  it('records an oversized payload by its hash only, and drops NUL characters from text fields', () => {
+    const row = toPredictionRow(call(3, { input: { x: 'y'.repeat(200) }, caller: 'a\u0000b' }), 'r3', 100);
+    expect(row).toMatchObject({ recorded: 'hash', input: null, output: null, caller: 'ab' });
+    expect(row.input_hash).toBe(sha256(canonicalPayloadJson({ x: 'y'.repeat(200) })));
+  });
+
+  it("writes the audit log's canonical JSON", () => {
+    const value = {
+      z: [1, 2.5, -0, 1e21, 'a"b', null, true, [3, { k: 'v', a: [] }]],
+      a: { y: null, x: undefined, w: '\u2028\u0000' },
+      m: [],
+    };
+    expect(canonicalPayloadJson(value)).toBe(canonicalJson(value));
+  });
+});
+
+describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) => {
+  let test: TestStore;
+  let store: PredictionStore;
+  let spillDir: string;
+  const recorders: PredictionRecorder[] = [];
+
+  const recorderOf = (options: Partial<PredictionRecorderOptions> = {}): PredictionRecorder => {
+    const recorder = new PredictionRecorder({
+      store: sink === 'worker' ? new SqliteInsertWorker({ path: test.store.sqlite?.name ?? '' }) : store,
+      spillDir,
+      flushIntervalMs: 2,
+      retryBaseMs: 5,
+      retryMaxMs: 40,
+      ...options,
+    });
+    recorders.push(recorder);
+    return recorder;
+  };
+  const spillFiles = () => (existsSync(spillDir) ? readdirSync(spillDir).sort() : []);
+
+  beforeAll(async () => {
+    test = await createTestStore(dialect);
+    store = new PredictionStore(test.store);
+  });
+  beforeEach(async () => {
+    await Promise.all(recorders.splice(0).map((r) => r.close()));
+    await test.store.db.deleteFrom('prediction_records').execute();
+    spillDir = mkdtempSync(join(tmpdir(), 'keel-spill-test-'));
+  });
+  afterAll(async () => {
+    await Promise.all(recorders.map((r) => r.close()));
+    await test?.dispose();
+  });
+
+  it('stores one row per record() call from many concurrent callers (20 000 records)', async () => {
+    const recorder = recorderOf();
+    const callers = Array.from({ length: 40 }, async (_, c) => {
+      for (let i = 0; i < 500; i++) {
+        recorder.record(call(c * 500 + i));
+        if (i % 7 === 0) await nextTurn();
+      }
+    });
+    await Promise.all(callers);
+    await recorder.flush();
+    expect(await store.count()).toBe(20_000);
+    expect(recorder.stats()).toMatchObject({ recorded: 20_000, stored: 20_000, dropped: 0, buffered: 0 });
+    const [row] = await store.search({}, undefined, 1);
+    expect(row).toMatchObject({
+      request_id: 'req-19999',
+      deployment: 'fraud',
+      model_version: '7',
+      status: 200,
+    });
+  });
+
+  it('spills what the buffer cannot hold and drains it back into the store', async () => {
+    const recorder = recorderOf({ maxBufferedRecords: 300, batchSize: 100 });
+    for (let i = 0; i < 20_000; i++) recorder.record(call(i));
+    await recorder.flush();
+    expect(await store.count()).toBe(20_000);
+    const stats = recorder.stats();
+    expect(stats.spilled).toBeGreaterThan(10_000);
+    expect(stats).toMatchObject({ recorded: 20_000, stored: 20_000, dropped: 0 });
+    expect(spillFiles()).toEqual([]);
+  });
+
+  it('keeps every record while the store rejects writes, and catches up after', async () => {
+    const recorder = recorderOf({ batchSize: 200 });
+    for (let i = 0; i < 2000; i++) recorder.record(call(i));
+    await recorder.flush();
+    expect(await store.count()).toBe(2000);
+
+    await setTableOnline(test.store, false);
+    try {
+      for (let i = 2000; i < 5000; i++) {
+        recorder.record(call(i));
+        if (i % 100 === 0) await nextTurn();
+      }
+      await waitFor(() => recorder.stats().spilled >= 1000, 'records to spill');
+      expect(spillFiles().length).toBeGreaterThan(0);
+      for (let i = 5000; i < 6000; i++) recorder.record(call(i));
+    } finally {
+      await setTableOnline(test.store, true);
+    }
+    for (let i = 6000; i < 7000; i++) recorder.record(call(i));
+    await recorder.flush();
+    expect(await store.count()).toBe(7000);
+    expect(recorder.stats()).toMatchObject({ recorded: 7000, dropped: 0 });
+    expect(spillFiles()).toEqual([]);
+  });
+
+  it('flush() waits for records recorded before it, through an outage', async () => {
+    const recorder = recorderOf();
+    await setTableOnline(test.store, false);
+    for (let i = 0; i < 100; i++) recorder.record(call(i));
+    let flushed = false;
+    const flushing = recorder.flush().then(() => {
+      flushed = true;
+    });
+    await waitFor(() => recorder.stats().spilled === 100, 'the batch to spill');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(flushed).toBe(false);
+    await setTableOnline(test.store, true);
+    await flushing;
+    expect(await store.count()).toBe(100);
+  });
+
+  it('keeps records across a restart: closed without a store, replayed by the next recorder', async () => {
+    const connection = openStore(test.uri);
+    const first = recorderOf({ store: new PredictionStore(connection), closeTimeoutMs: 30_000 });
+    for (let i = 0; i < 500; i++) first.record(call(i));
+    await first.flush();
+    expect(await store.count()).toBe(500);
+
+    await connection.close(); // the store goes away under the recorder
+    for (let i = 500; i < 2000; i++) {
+      first.record(call(i));
+      if (i % 250 === 0) await nextTurn();
+    }
+    await first.close();
+    first.record(call(2000)); // after close: straight to a released spill file
+    expect(first.stats()).toMatchObject({ recorded: 2001, dropped: 0 });
+    const left = spillFiles();
+    expect(left.length).toBeGreaterThan(0);
+    for (const name of left) expect(name).toMatch(/^released-[0-9a-f]+-\d+\.jsonl$/);
+    const copy = left.map((name) => readFileSync(join(spillDir, name), 'utf8')).join('');
+    expect(copy.trimEnd().split('\n')).toHaveLength(1501);
+    expect(await store.count()).toBe(500);
+
+    const reopened = openStore(test.uri);
+    try {
+      const second = recorderOf({ store: new PredictionStore(reopened) });
+      second.start();
+      await second.flush();
+      expect(await store.count()).toBe(2001);
+      expect(second.stats()).toMatchObject({ recorded: 0, stored: 1501 });
+      expect(spillFiles()).toEqual([]);
+      await second.close();
+
+      // Replaying the same records again stores nothing twice.
+      writeFileSync(join(spillDir, 'released-0123abcd-1.jsonl'), copy);
+      const third = recorderOf({ store: new PredictionStore(reopened) });
+      await third.flush();
+      expect(third.stats()).toMatchObject({ stored: 0, dropped: 0 });
+      expect(await store.count()).toBe(2001);
+      expect(spillFiles()).toEqual([]);
+      await third.close();
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("replays the files of a dead process, skipping a line cut short, and leaves a live process's files alone", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const rows = Array.from({ length: 10 }, (_, i) => JSON.stringify(toPredictionRow(call(i), randomUUID())));
+    mkdirSync(spillDir, { recursive: true });
+    writeFileSync(
+      join(spillDir, `predictions-${dead}-1700000000000-a1b2c3-1.jsonl`),
+      `${rows.join('\n')}\n{"record_id":"cut-sh`,
+    );
+    const live = `predictions-${process.ppid}-1700000000000-d4e5f6-1.jsonl`;
+    writeFileSync(join(spillDir, live), `${rows[0]}\n`);
+
+    const recorder = recorderOf();
+    recorder.start();
+    await recorder.flush();
+    expect(await store.count()).toBe(10);
+    expect(recorder.stats()).toMatchObject({ stored: 10, dropped: 1 });
+    expect(spillFiles()).toEqual([live]);
+    rmSync(join(spillDir, live));
+  });
+
+  it('close() with the store gone returns, leaving everything in released spill files', async () => {
+    const connection = openStore(test.uri);
+    const recorder = recorderOf({ store: new PredictionStore(connection) });
+    // Connected once: closing a Kysely that never connected leaves it able to connect again.
+    await connection.db.selectFrom('prediction_records').select('record_id').limit(1).execute();
+    await connection.close();
+    for (let i = 0; i < 3000; i++) recorder.record(call(i));
+    await recorder.close();
+    const lines = spillFiles()
+      .map((name) => readFileSync(join(spillDir, name), 'utf8'))
+      .join('')
+      .trimEnd()
+      .split('\n');
+    expect(new Set(lines.map((line) => JSON.parse(line).request_id)).size).toBe(3000);
+    expect(recorder.stats()).toMatchObject({ recorded: 3000, stored: 0, dropped: 0 });
+  });
+});

@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+
+/** Where the spill log reports trouble (pino's `warn`/`error` fit). */
+export interface SpillLogger {
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** One spill file this log owns: its path and the smallest record sequence number it holds. */
+export interface SpillFile {
+  readonly path: string;
+  /** Records of this process carry sequence numbers; a file taken over from another process holds 0. */
+  minSeq: number;
+}
+
+/** One line to append: the record's sequence number (for flush bookkeeping) and its JSON text. */
+export interface SpillLine {
+  readonly seq: number;
+  readonly line: string;
+}
+
+/**
+ * Own files are `predictions-<pid>-<process start ms>-<instance>-<n>.jsonl`; files of a recorder
+ * that closed are renamed `released-<instance>-<n>.jsonl`. The process start time tells a dead
+ * process's files from ours when the pid is reused (a container restarted as pid 1).
+ */
+const OWN_FILE = /^predictions-(\d+)-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
+const RELEASED_FILE = /^released-([0-9a-f]+)-(\d+)\.jsonl$/;
+
+/**
+ * The append-only JSON-lines files a prediction recorder spills to when its buffer is full or
+ * the store refuses writes. Appends are synchronous (`writeSync` on a file opened for append),
+ * so a record is on disk when `append` returns. The recorder drains files oldest first: the
+ * active file is closed ({@link rotate}) before it is read, so a file being read never grows.
+ * On start the log takes over the files of recorders that are gone — a process that died, or a
+ * recorder that closed with records left — by renaming them into its own name (an atomic claim:
+ * two processes starting at once never replay the same file twice).
+ *
+ * @example
+ * const spill = new SpillLog({ dir: '/var/lib/keel/predictions-spill' });
+ * spill.claimOrphans();
+ * spill.append([{ seq: 1, line: '{"record_id":"…"}' }]);
+ */
+export class SpillLog {
+  readonly dir: string;
+  readonly #instance = randomBytes(6).toString('hex');
+  readonly #processStart = Math.floor(performance.timeOrigin);
+  readonly #logger: SpillLogger;
+  #fileNumber = 0;
+  #active: (SpillFile & { fd: number; lines: number }) | undefined;
+  /** Closed files waiting to be drained, oldest first. */
+  readonly #pending: SpillFile[] = [];
+
+  constructor(options: { dir: string; logger?: SpillLogger }) {
+    this.dir = options.dir;
+    this.#logger = options.logger ?? { warn: () => undefined, error: () => undefined };
+  }
+
+  /** Whether any spilled record waits to be drained. */
+  get hasPending(): boolean {
+    return this.#pending.length > 0 || (this.#active?.lines ?? 0) > 0;
+  }
+
+  /** Smallest sequence number still spilled; `Infinity` when none. */
+  get lowWatermark(): number {
+    let low = this.#active && this.#active.lines > 0 ? this.#active.minSeq : Number.POSITIVE_INFINITY;
+    for (const file of this.#pending) low = Math.min(low, file.minSeq);
+    return low;
+  }
+
+  /**
+   * Appends lines to the active file (opened on first use). Returns false, having logged why,
+   * when the disk refused them: the records are then lost.
+   */
+  append(lines: readonly SpillLine[]): boolean {
+    if (lines.length === 0) return true;
+    try {
+      this.#active ??= this.#openActive();
+      let text = '';
+      let minSeq = this.#active.minSeq;
+      for (const { seq, line } of lines) {
+        text += `${line}\n`;
+        if (seq < minSeq) minSeq = seq;
+      }
+      writeSync(this.#active.fd, text);
+      this.#active.minSeq = minSeq;
+      this.#active.lines += lines.length;
+      return true;
+    } catch (error) {
+      this.#logger.error(
+        { err: error, dir: this.dir, records: lines.length },
+        'prediction records: cannot write the spill file; records lost',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * The next closed file to drain. When none is waiting, the active file (if it holds lines) is
+   * closed and becomes the next one; later appends start a new file.
+   */
+  next(): SpillFile | undefined {
+    if (this.#pending.length === 0) this.rotate();
+    return this.#pending[0];
+  }
+
+  /** Closes the active file, if it holds lines, and queues it for draining. */
+  rotate(): void {
+    const active = this.#active;
+    if (active === undefined || active.lines === 0) return;
+    closeQuietly(active.fd);
+    this.#active = undefined;
+    this.#pending.push({ path: active.path, minSeq: active.minSeq });
+  }
+
+  /** Reads a closed file in chunks of at most `size` lines (empty lines skipped). */
+  async *read(file: SpillFile, size: number): AsyncGenerator<string[]> {
+    const lines = createInterface({ input: createReadStream(file.path, 'utf8'), crlfDelay: Infinity });
+    let chunk: string[] = [];
+    try {
+      for await (const line of lines) {
+        if (line === '') continue;
+        chunk.push(line);
+        if (chunk.length >= size) {
+          yield chunk;
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) yield chunk;
+    } finally {
+      lines.close();
+    }
+  }
+
+  /** Deletes a file whose every record is stored. */
+  remove(file: SpillFile): void {
+    const index = this.#pending.indexOf(file);
+    if (index !== -1) this.#pending.splice(index, 1);
+    try {
+      rmSync(file.path, { force: true });
+    } catch (error) {
+      // Left behind, it is replayed again later; its records are skipped as already stored.
+      this.#logger.warn(
+        { err: error, path: file.path },
+        'prediction records: cannot delete a drained spill file',
+      );
+    }
+  }
+
+  /**
+   * Takes over the spill files of recorders that are gone: released files, and own-named files
+   * whose process is not running (or is a previous incarnation of this pid). Returns how many
+   * files were claimed. A missing folder holds none.
+   */
+  claimOrphans(): number {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.#logger.warn({ err: error, dir: this.dir }, 'prediction records: cannot list the spill folder');
+      }
+      return 0;
+    }
+    let claimed = 0;
+    for (const name of names.sort(byFileAge)) {
+      if (!this.#isOrphan(name)) continue;
+      const path = join(this.dir, name);
+      const target = join(this.dir, this.#nextFileName());
+      try {
+        renameSync(path, target);
+      } catch (error) {
+        // Another process claimed it first.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#logger.warn({ err: error, path }, 'prediction records: cannot claim a spill file');
+        }
+        continue;
+      }
+      this.#pending.push({ path: target, minSeq: 0 });
+      claimed += 1;
+    }
+    return claimed;
+  }
+
+  /**
+   * Closes the active file and renames every file still holding records as released, so the next
+   * recorder on this folder (in this process or another) replays them.
+   */
+  release(): void {
+    this.rotate();
+    for (const file of this.#pending.splice(0)) {
+      const name = file.path.slice(this.dir.length + 1);
+      const own = OWN_FILE.exec(name);
+      const released = join(this.dir, `released-${own?.[3] ?? this.#instance}-${own?.[4] ?? '0'}.jsonl`);
+      try {
+        renameSync(file.path, released);
+      } catch (error) {
+        this.#logger.warn({ err: error, path: file.path }, 'prediction records: cannot release a spill file');
+      }
+    }
+  }
+
+  #openActive(): SpillFile & { fd: number; lines: number } {
+    mkdirSync(this.dir, { recursive: true });
+    const path = join(this.dir, this.#nextFileName());
+    return { path, fd: openSync(path, 'a'), minSeq: Number.POSITIVE_INFINITY, lines: 0 };
+  }
+
+  #nextFileName(): string {
+    this.#fileNumber += 1;
+    return `predictions-${process.pid}-${this.#processStart}-${this.#instance}-${this.#fileNumber}.jsonl`;
+  }
+
+  #isOrphan(name: string): boolean {
+    if (RELEASED_FILE.test(name)) return true;
+    const own = OWN_FILE.exec(name);
+    if (!own) return false;
+    const pid = Number(own[1]);
+    const start = Number(own[2]);
+    if (pid === process.pid) return start !== this.#processStart;
+    return !processRuns(pid);
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Oldest first: by the file number within one recorder's files, then by name. */
+function byFileAge(a: string, b: string): number {
+  const number = (name: string) => Number(/-(\d+)\.jsonl$/.exec(name)?.[1] ?? 0);
+  return number(a) - number(b) || a.localeCompare(b);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Prediction inserts for a SQLite file, on a worker thread with its own connection.
+ *
+ * better-sqlite3 is synchronous: on the main thread, a batch insert stops the event loop for as
+ * long as SQLite works (tens of microseconds per row, with the table's indexes), which a server
+ * answering thousands of predictions a second cannot spare. The worker does that work beside it;
+ * the main thread only copies the rows' values across. SQLite's own locking (WAL, a busy timeout,
+ * `BEGIN IMMEDIATE`) orders the worker's transactions with the main connection's.
+ *
+ * Why a source string run with `new Worker(source, { eval: true })`: see `models/onnx/onnx-worker.ts`
+ * (a worker file would be `.ts` under vitest and `.js` in `dist`). better-sqlite3 is resolved in the
+ * main thread and its absolute path passed in `workerData`.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { PredictionRecordRow } from '../store/schema.js';
+import { PREDICTION_COLUMNS, SQLITE_ROWS_PER_INSERT } from './prediction-store.js';
+
+/** Settings of a {@link SqliteInsertWorker}. */
+export interface SqliteInsertWorkerOptions {
+  /** The SQLite file (not `:memory:`: a worker cannot share an in-memory database). */
+  path: string;
+  /** How long a transaction waits for another connection's write lock. @default 30000 */
+  busyTimeoutMs?: number;
+}
+
+interface WorkerData {
+  driverPath: string;
+  path: string;
+  busyTimeoutMs: number;
+  columns: readonly string[];
+  rowsPerInsert: number;
+}
+
+type Reply = { id: number; inserted: number } | { id: number; error: string } | { id: number; closed: true };
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driverPath);
+const { columns, rowsPerInsert, busyTimeoutMs } = workerData;
+const width = columns.length;
+const db = new Database(workerData.path, { timeout: busyTimeoutMs });
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = ' + busyTimeoutMs);
+const insertSql = (rows) => {
+  const tuple = '(' + columns.map(() => '?').join(', ') + ')';
+  return 'insert into prediction_records (' + columns.join(', ') + ') values ' +
+    Array.from({ length: rows }, () => tuple).join(', ') + ' on conflict (record_id) do nothing';
+};
+let write;
+function prepare() {
+  const many = db.prepare(insertSql(rowsPerInsert));
+  const one = db.prepare(insertSql(1));
+  const transaction = db.transaction((values, count) => {
+    let inserted = 0;
+    let row = 0;
+    for (; row + rowsPerInsert <= count; row += rowsPerInsert) {
+      inserted += many.run(values.slice(row * width, (row + rowsPerInsert) * width)).changes;
+    }
+    for (; row < count; row++) inserted += one.run(values.slice(row * width, (row + 1) * width)).changes;
+    return inserted;
+  });
+  return (values, count) => transaction.immediate(values, count);
+}
+parentPort.on('message', (message) => {
+  if (message.close) {
+    try { db.close(); } catch {}
+    parentPort.postMessage({ id: message.id, closed: true });
+    return;
+  }
+  try {
+    write ??= prepare();
+    parentPort.postMessage({ id: message.id, inserted: write(message.values, message.count) });
+  } catch (error) {
+    // Prepared again next time: the schema may have changed (a table renamed and back).
+    write = undefined;
+    parentPort.postMessage({ id: message.id, error: String((error && error.message) || error) });
+  }
+});
+`;
+
+/**
+ * Inserts prediction rows into a SQLite file from a worker thread; a drop-in for
+ * `PredictionStore.insert` as the recorder's sink. Rows whose `record_id` is stored are skipped.
+ * The worker starts on the first insert and is replaced if it dies; {@link close} stops it.
+ *
+ * @example
+ * const sink = new SqliteInsertWorker({ path: '/var/lib/keel/keel.db' });
+ * const recorder = new PredictionRecorder({ store: sink, spillDir });
+ */
+export class SqliteInsertWorker {
+  readonly #data: WorkerData;
+  #worker: Worker | undefined;
+  #nextId = 0;
+  readonly #pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+
+  constructor(options: SqliteInsertWorkerOptions) {
+    if (options.path === ':memory:' || options.path === '') {
+      throw new Error('SqliteInsertWorker needs a SQLite file, not an in-memory database');
+    }
+    this.#data = {
+      driverPath: createRequire(import.meta.url).resolve('better-sqlite3'),
+      path: options.path,
+      busyTimeoutMs: options.busyTimeoutMs ?? 30_000,
+      columns: PREDICTION_COLUMNS,
+      rowsPerInsert: SQLITE_ROWS_PER_INSERT,
+    };
+  }
+
+  /** Inserts rows in one transaction; returns how many were new. */
+  async insert(rows: readonly PredictionRecordRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const width = PREDICTION_COLUMNS.length;
+    const values: unknown[] = new Array(rows.length * width);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r] as PredictionRecordRow;
+      for (let k = 0; k < width; k++)
+        values[r * width + k] = row[PREDICTION_COLUMNS[k] as keyof PredictionRecordRow];
+    }
+    const reply = await this.#send({ values, count: rows.length });
+    if ('error' in reply) throw new Error(`Inserting prediction records failed: ${reply.error}`);
+    return 'inserted' in reply ? reply.inserted : 0;
+  }
+
+  /** Closes the worker's connection and stops the thread. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    try {
+      await this.#send({ close: true });
+    } catch {
+      // Already gone.
+    }
+    this.#worker = undefined;
+    await worker.terminate();
+  }
+
+  #send(message: object): Promise<Reply> {
+    const worker = this.#worker ?? this.#start();
+    const id = ++this.#nextId;
+    // Referenced only while a write is outstanding: an idle worker must not keep the process
+    // alive, a busy one must (a script awaiting flush() would otherwise exit mid-write).
+    if (this.#pending.size === 0) worker.ref();
+    return new Promise<Reply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ id, ...message });
+    });
+  }
+
+  #start(): Worker {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.#data });
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) worker.unref();
+      waiter?.resolve(reply);
+    });
+    const fail = (error: Error): void => {
+      if (this.#worker === worker) this.#worker = undefined;
+      for (const waiter of this.#pending.values()) waiter.reject(error);
+      this.#pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the prediction insert worker exited (code ${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+}

@@ -9,13 +9,13 @@ import { installSdk } from './testing/installed-sdk.js';
 import { startTestServer, type TestServer } from './testing/test-server.js';
 
 /**
- * The `ts` code blocks of docs/sdk.md, docs/registry.md and docs/models.md: each is a complete module
- * that must type-check and run. A block of any language whose first line is `// file: <path>` or
- * `# file: <path>` is a file the examples use (a model's module, its weights, a Python program): it
- * is written to `<path>` in the folder the examples run in, before any runs, and type-checked when
- * it is `ts`.
+ * The `ts` code blocks of docs/sdk.md, docs/registry.md, docs/models.md and docs/deployments.md:
+ * each is a complete module that must type-check and run. A block of any language whose first line
+ * is `// file: <path>` or `# file: <path>` is a file the examples use (a model's module, its
+ * weights, a Python program): it is written to `<path>` in the folder the examples run in, before
+ * any runs, and type-checked when it is `ts`.
  */
-const DOCS = ['sdk.md', 'registry.md', 'models.md'].map((name) =>
+const DOCS = ['sdk.md', 'registry.md', 'models.md', 'deployments.md'].map((name) =>
   fileURLToPath(new URL(`../../../docs/${name}`, import.meta.url)),
 );
 const SDK_SOURCE = fileURLToPath(new URL('./index.ts', import.meta.url));
@@ -64,7 +64,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('docs/sdk.md, docs/registry.md and docs/models.md examples', () => {
+describe('docs/sdk.md, docs/registry.md, docs/models.md and docs/deployments.md examples', () => {
   it('has examples', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
   });

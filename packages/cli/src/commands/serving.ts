@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 // Only the light config module at start-up: `keel runs list` must not pay for loading the server.
-import { CONFIG_ENV, defaultDataDir, resolveServerConfig, S3_ENV } from '@keel/server/config';
+import { CONFIG_ENV, resolveServerConfig, S3_ENV } from '@keel/server/config';
 import { Command, Option } from 'commander';
 import type { CliIo } from '../io.js';
 import { nonNegativeInteger, portNumber, positiveInteger } from '../options.js';
@@ -65,7 +64,7 @@ export function servingCommand(io: CliIo): Command {
     .addOption(
       new Option(
         '--model-cache-dir <dir>',
-        'local folder model versions are copied into before loading (default: ./keel-data/model-cache)',
+        'local folder model versions are copied into before loading (default: model-cache beside the SQLite file, else ./keel-data/model-cache)',
       ).env(MODEL_CACHE_DIR_ENV),
     )
     .option(
@@ -102,7 +101,7 @@ async function serveDeployments(flags: ServingFlags, io: CliIo): Promise<void> {
     const server = await buildDeploymentServer({
       store,
       config,
-      cacheDir: flags.modelCacheDir ?? join(defaultDataDir(), 'model-cache'),
+      cacheDir: flags.modelCacheDir ?? config.modelCacheDir,
       ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
       ...(flags.idleEvictMs !== undefined ? { idleEvictMs: flags.idleEvictMs } : {}),
     });

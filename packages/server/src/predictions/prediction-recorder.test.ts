@@ -176,7 +176,15 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
     recorders.push(recorder);
     return recorder;
   };
-  const spillFiles = () => (existsSync(spillDir) ? readdirSync(spillDir).sort() : []);
+  const files = () => (existsSync(spillDir) ? readdirSync(spillDir).sort() : []);
+  /** Spill files (the live recorders' journals aside: see {@link journalLines}). */
+  const spillFiles = () => files().filter((name) => !name.startsWith('journal-'));
+  /** Lines in the journal files of live recorders. */
+  const journalLines = () =>
+    files()
+      .filter((name) => name.startsWith('journal-'))
+      .flatMap((name) => readFileSync(join(spillDir, name), 'utf8').split('\n'))
+      .filter((line) => line !== '');
 
   beforeAll(async () => {
     test = await createTestStore(dialect);
@@ -328,6 +336,68 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
     expect(recorder.stats()).toMatchObject({ stored: 10, dropped: 1 });
     expect(spillFiles()).toEqual([live]);
     rmSync(join(spillDir, live));
+  });
+
+  it('journals each record before record() returns and forgets it once stored', async () => {
+    const recorder = recorderOf();
+    for (let i = 0; i < 100; i++) recorder.record(call(i));
+    // Synchronously on disk: a process killed now leaves all 100 behind.
+    const journaled = journalLines().map((line) => JSON.parse(line) as { request_id: string });
+    expect(journaled.map((row) => row.request_id)).toEqual(Array.from({ length: 100 }, (_, i) => `req-${i}`));
+    await recorder.flush();
+    expect(await store.count()).toBe(100);
+    expect(journalLines()).toEqual([]);
+    await recorder.close();
+    expect(files()).toEqual([]);
+
+    const unjournaled = recorderOf({ journal: false });
+    unjournaled.record(call(100));
+    expect(files()).toEqual([]);
+    await unjournaled.close();
+  });
+
+  it('starts a new journal file every 10 000 records and deletes full ones once stored', async () => {
+    const recorder = recorderOf({ batchSize: 1000 });
+    for (let i = 0; i < 25_000; i++) recorder.record(call(i));
+    expect(files().filter((name) => name.startsWith('journal-'))).toHaveLength(3);
+    expect(journalLines()).toHaveLength(25_000);
+    await recorder.flush();
+    expect(await store.count()).toBe(25_000);
+    expect(files().filter((name) => name.startsWith('journal-')).length).toBeLessThanOrEqual(1);
+    expect(journalLines()).toEqual([]);
+  });
+
+  it('replays the journal a killed process left: records it held only in memory are stored', async () => {
+    // A store that never answers: every record stays in memory (buffered or in flight).
+    const stuck = recorderOf({
+      store: { insert: () => new Promise<number>(() => undefined) },
+      closeTimeoutMs: 20,
+    });
+    for (let i = 0; i < 300; i++) stuck.record(call(i));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stuck.stats()).toMatchObject({ recorded: 300, stored: 0, spilled: 0 });
+    // What a SIGKILL leaves: the journal, under the name of a process that is gone.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const [journal] = files().filter((name) => name.startsWith('journal-'));
+    const text = readFileSync(join(spillDir, journal as string), 'utf8');
+    expect(text.trimEnd().split('\n')).toHaveLength(300);
+    writeFileSync(join(spillDir, `journal-${dead}-1700000000000-0a1b2c-1.jsonl`), text);
+    // …and a spill file holding some of the same records (a buffer spilled before the kill).
+    const spilled = text.split('\n').slice(0, 50).join('\n');
+    writeFileSync(join(spillDir, `predictions-${dead}-1700000000000-3d4e5f-1.jsonl`), `${spilled}\n`);
+
+    const next = recorderOf();
+    next.start();
+    await next.flush();
+    expect(await store.count()).toBe(300);
+    expect(next.stats()).toMatchObject({ stored: 300, dropped: 0 });
+    const stored = await test.store.db.selectFrom('prediction_records').select('request_id').execute();
+    expect(new Set(stored.map((row) => row.request_id))).toEqual(
+      new Set(Array.from({ length: 300 }, (_, i) => `req-${i}`)),
+    );
+    // The live recorder's own journal is not taken over.
+    expect(spillFiles()).toEqual([]);
+    expect(journalLines()).toHaveLength(300);
   });
 
   it('close() with the store gone returns, leaving everything in released spill files', async () => {

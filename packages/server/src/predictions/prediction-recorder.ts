@@ -5,7 +5,13 @@ import {
   type PredictionRecordInput,
   toPredictionRow,
 } from './prediction-record.js';
-import { type SpillFile, type SpillLine, SpillLog, type SpillLogger } from './spill-log.js';
+import {
+  PredictionJournal,
+  type SpillFile,
+  type SpillLine,
+  SpillLog,
+  type SpillLogger,
+} from './spill-log.js';
 
 /**
  * Where the recorder writes: a `PredictionStore`, or a `SqliteInsertWorker` for a SQLite file.
@@ -24,7 +30,7 @@ export type PredictionRecorderLogger = SpillLogger;
 export interface PredictionRecorderOptions {
   /** Where records go. */
   store: PredictionSink;
-  /** Folder of the spill files (created on first spill). Give each store its own. */
+  /** Folder of the spill files and the journal (created on first use). Give each store its own. */
   spillDir: string;
   /** @default a logger that drops everything */
   logger?: PredictionRecorderLogger;
@@ -44,6 +50,12 @@ export interface PredictionRecorderOptions {
   retryMaxMs?: number;
   /** How long {@link PredictionRecorder.close} keeps writing before it spills the rest. @default 10000 */
   closeTimeoutMs?: number;
+  /**
+   * Append every record to a write-ahead journal in `spillDir` when it is recorded (one `writeSync`
+   * per call; see `PredictionJournal`), so that records still in memory survive the process being
+   * killed. Without it a SIGKILL loses what was recorded in the last few milliseconds. @default true
+   */
+  journal?: boolean;
 }
 
 /** Counters of a recorder since it was built (tests, benchmarks, logs). */
@@ -83,6 +95,9 @@ const OVERFLOW_WRITE_AT = 1024;
  * files back into the store once writes succeed again, and {@link start} replays the files a
  * crashed or stopped recorder left in `spillDir`. Inserts skip record ids already stored, so a
  * record that was written and spilled (a write that failed after committing) is stored once.
+ * Every record is also appended to a write-ahead journal in `spillDir` as it is recorded, so a
+ * process killed outright loses none of the records it held in memory: they are replayed from
+ * the journal like a spill file (see `PredictionJournal`).
  *
  * Never throws into the caller: failures are logged.
  *
@@ -99,6 +114,9 @@ export class PredictionRecorder {
   readonly #store: PredictionSink;
   #logger: PredictionRecorderLogger;
   readonly #spill: SpillLog;
+  readonly #journal: PredictionJournal | undefined;
+  /** Set when a spill append failed: the journal then keeps everything until close releases it. */
+  #spillFailed = false;
 
   #seq = 0;
   #buffer: Buffered[] = [];
@@ -140,11 +158,16 @@ export class PredictionRecorder {
       retryBaseMs: options.retryBaseMs ?? 50,
       retryMaxMs: options.retryMaxMs ?? 2000,
       closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+      journal: options.journal ?? true,
     });
-    this.#spill = new SpillLog({
-      dir: options.spillDir,
-      logger: { warn: (o, m) => this.#logger.warn(o, m), error: (o, m) => this.#logger.error(o, m) },
-    });
+    const logger: SpillLogger = {
+      warn: (o, m) => this.#logger.warn(o, m),
+      error: (o, m) => this.#logger.error(o, m),
+    };
+    this.#spill = new SpillLog({ dir: options.spillDir, logger });
+    this.#journal = this.#options.journal
+      ? new PredictionJournal({ dir: options.spillDir, logger })
+      : undefined;
   }
 
   /** The resolved settings. */
@@ -177,7 +200,8 @@ export class PredictionRecorder {
 
   /**
    * Records one call. Synchronous, never throws, never waits for the store: the row is built
-   * (recording mode applied) and buffered, or appended to the spill file when the buffer is full.
+   * (recording mode applied), appended to the journal (see {@link PredictionRecorderOptions.journal})
+   * and buffered, or appended to the spill file when the buffer is full.
    */
   record(input: PredictionRecordInput): void {
     try {
@@ -192,11 +216,16 @@ export class PredictionRecorder {
         return;
       }
       if (!this.#started) this.start();
+      let line: string | undefined;
+      if (this.#journal !== undefined) {
+        line = JSON.stringify(row);
+        this.#journal.append(seq, line);
+      }
       if (
         this.#buffer.length >= this.#options.maxBufferedRecords ||
         this.#bufferedChars + chars > this.#options.maxBufferedChars
       ) {
-        this.#overflowRecord({ seq, line: JSON.stringify(row) });
+        this.#overflowRecord({ seq, line: line ?? JSON.stringify(row) });
         return;
       }
       this.#buffer.push({ seq, row, chars });
@@ -260,6 +289,10 @@ export class PredictionRecorder {
     this.#buffer = [];
     this.#bufferedChars = 0;
     this.#writeOverflow();
+    // Everything recorded is stored or spilled now, unless a spill failed: then the journal is
+    // the only copy of some records, and the next recorder replays it.
+    if (this.#spillFailed) this.#journal?.release();
+    else this.#journal?.clear();
     if (this.#draining) {
       void this.#draining.chunks.return(undefined).catch(() => undefined);
       this.#draining = undefined;
@@ -312,6 +345,7 @@ export class PredictionRecorder {
       this.#stats.stored += await this.#store.insert(batch.map((b) => b.row));
       if (this.#closed) return true;
       this.#inFlight = [];
+      this.#trimJournal();
       this.#succeeded();
       return true;
     } catch (error) {
@@ -323,6 +357,7 @@ export class PredictionRecorder {
       this.#buffer = [];
       this.#bufferedChars = 0;
       this.#spillNow(spilled.map((b) => ({ seq: b.seq, line: JSON.stringify(b.row) })));
+      this.#trimJournal();
       return false;
     }
   }
@@ -388,13 +423,29 @@ export class PredictionRecorder {
     const lines = this.#overflow;
     this.#overflow = [];
     this.#spillNow(lines);
+    if (!this.#closed) this.#trimJournal();
     this.#wake?.();
   }
 
   #spillNow(lines: SpillLine[]): void {
     if (lines.length === 0) return;
-    if (this.#spill.append(lines)) this.#stats.spilled += lines.length;
-    else this.#stats.dropped += lines.length;
+    if (this.#spill.append(lines)) {
+      this.#stats.spilled += lines.length;
+    } else {
+      this.#stats.dropped += lines.length;
+      this.#spillFailed = true;
+    }
+  }
+
+  /** Lets the journal forget what is no longer only in memory (stored or spilled). */
+  #trimJournal(): void {
+    if (this.#journal === undefined || this.#spillFailed) return;
+    let low = Number.POSITIVE_INFINITY;
+    // Each of these lists is in sequence order.
+    for (const first of [this.#inFlight[0], this.#buffer[0], this.#overflow[0]]) {
+      if (first !== undefined && first.seq < low) low = first.seq;
+    }
+    this.#journal.trim(low);
   }
 
   #succeeded(): void {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -33,11 +34,12 @@ export interface SpillLine {
 }
 
 /**
- * Own files are `predictions-<pid>-<process start ms>-<instance>-<n>.jsonl`; files of a recorder
- * that closed are renamed `released-<instance>-<n>.jsonl`. The process start time tells a dead
- * process's files from ours when the pid is reused (a container restarted as pid 1).
+ * Own files are `predictions-<pid>-<process start ms>-<instance>-<n>.jsonl` (spilled records) and
+ * `journal-…` with the same fields ({@link PredictionJournal}); files of a recorder that closed are
+ * renamed `released-<instance>-<n>.jsonl`. The process start time tells a dead process's files from
+ * ours when the pid is reused (a container restarted as pid 1).
  */
-const OWN_FILE = /^predictions-(\d+)-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
+const OWN_FILE = /^(?:predictions|journal)-(\d+)-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
 const RELEASED_FILE = /^released-([0-9a-f]+)-(\d+)\.jsonl$/;
 
 /**
@@ -162,8 +164,8 @@ export class SpillLog {
 
   /**
    * Takes over the spill files of recorders that are gone: released files, and own-named files
-   * whose process is not running (or is a previous incarnation of this pid). Returns how many
-   * files were claimed. A missing folder holds none.
+   * (spill files and journals) whose process is not running (or is a previous incarnation of this
+   * pid). Returns how many files were claimed. A missing folder holds none.
    */
   claimOrphans(): number {
     let names: string[];
@@ -232,6 +234,137 @@ export class SpillLog {
     const start = Number(own[2]);
     if (pid === process.pid) return start !== this.#processStart;
     return !processRuns(pid);
+  }
+}
+
+/** Records per journal file before a new one is started (closed files are deleted once stored). */
+export const DEFAULT_JOURNAL_FILE_LINES = 10_000;
+
+/**
+ * The write-ahead journal of a prediction recorder: every record is appended here, synchronously,
+ * when it is recorded (before its call is answered), so a process killed with records still in
+ * memory loses none of them: the next recorder on the folder takes the journal over like a spill
+ * file and replays it (inserts skip the records already stored). `writeSync` leaves the line in the
+ * operating system's page cache: it survives the process (SIGKILL, OOM kill), not the machine.
+ *
+ * Files are `journal-<pid>-<process start ms>-<instance>-<n>.jsonl`. The recorder calls
+ * {@link trim} as records reach the store or a spill file: a full file is deleted once every record
+ * in it is, and the file being written is truncated whenever everything in it is, so a journal
+ * holds about one write batch while the store keeps up.
+ *
+ * @example
+ * const journal = new PredictionJournal({ dir: spillDir });
+ * journal.append(1, JSON.stringify(row));
+ * journal.trim(2); // records below sequence 2 are stored
+ */
+export class PredictionJournal {
+  readonly dir: string;
+  readonly #instance = randomBytes(6).toString('hex');
+  readonly #processStart = Math.floor(performance.timeOrigin);
+  readonly #maxFileLines: number;
+  readonly #logger: SpillLogger;
+  #fileNumber = 0;
+  #failures = 0;
+  #active: { path: string; fd: number; maxSeq: number; lines: number } | undefined;
+  /** Full files, oldest first, with the largest sequence number each holds. */
+  readonly #full: { path: string; maxSeq: number }[] = [];
+
+  constructor(options: { dir: string; logger?: SpillLogger; maxFileLines?: number }) {
+    this.dir = options.dir;
+    this.#logger = options.logger ?? { warn: () => undefined, error: () => undefined };
+    this.#maxFileLines = options.maxFileLines ?? DEFAULT_JOURNAL_FILE_LINES;
+  }
+
+  /**
+   * Appends one record; `seq` must grow from call to call. Returns false, having logged why, when
+   * the disk refused it (the record is then only in memory, as without a journal).
+   */
+  append(seq: number, line: string): boolean {
+    try {
+      if (this.#active === undefined) {
+        mkdirSync(this.dir, { recursive: true });
+        this.#fileNumber += 1;
+        const path = join(
+          this.dir,
+          `journal-${process.pid}-${this.#processStart}-${this.#instance}-${this.#fileNumber}.jsonl`,
+        );
+        this.#active = { path, fd: openSync(path, 'a'), maxSeq: 0, lines: 0 };
+      }
+      const active = this.#active;
+      writeSync(active.fd, `${line}\n`);
+      active.maxSeq = seq;
+      active.lines += 1;
+      if (active.lines >= this.#maxFileLines) {
+        closeQuietly(active.fd);
+        this.#full.push({ path: active.path, maxSeq: active.maxSeq });
+        this.#active = undefined;
+      }
+      return true;
+    } catch (error) {
+      this.#failures += 1;
+      // Log the first failure, then every thousandth: this runs once per call.
+      if (this.#failures % 1000 === 1) {
+        this.#logger.error(
+          { err: error, dir: this.dir, failures: this.#failures },
+          'prediction records: cannot write the journal; records are in memory only until stored',
+        );
+      }
+      return false;
+    }
+  }
+
+  /** Forgets the records below sequence `durableBelow` (they are stored or spilled). */
+  trim(durableBelow: number): void {
+    while (this.#full.length > 0 && (this.#full[0] as { maxSeq: number }).maxSeq < durableBelow) {
+      const file = this.#full.shift() as { path: string };
+      removeQuietly(file.path, this.#logger);
+    }
+    const active = this.#active;
+    if (active === undefined || active.lines === 0 || active.maxSeq >= durableBelow) return;
+    try {
+      // Opened for append: the next line goes to the new end, offset 0.
+      ftruncateSync(active.fd, 0);
+      active.lines = 0;
+    } catch (error) {
+      this.#logger.warn({ err: error, path: active.path }, 'prediction records: cannot truncate the journal');
+    }
+  }
+
+  /** Deletes every journal file: all its records are stored or spilled. */
+  clear(): void {
+    this.trim(Number.POSITIVE_INFINITY);
+    const active = this.#active;
+    if (active === undefined) return;
+    closeQuietly(active.fd);
+    this.#active = undefined;
+    removeQuietly(active.path, this.#logger);
+  }
+
+  /** Closes the journal and renames its files as released: the next recorder replays them. */
+  release(): void {
+    const active = this.#active;
+    if (active !== undefined) {
+      closeQuietly(active.fd);
+      this.#active = undefined;
+      this.#full.push({ path: active.path, maxSeq: active.maxSeq });
+    }
+    for (const file of this.#full.splice(0)) {
+      const number = /-(\d+)\.jsonl$/.exec(file.path)?.[1] ?? '0';
+      try {
+        renameSync(file.path, join(this.dir, `released-${this.#instance}-${number}.jsonl`));
+      } catch (error) {
+        this.#logger.warn({ err: error, path: file.path }, 'prediction records: cannot release the journal');
+      }
+    }
+  }
+}
+
+function removeQuietly(path: string, logger: SpillLogger): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    // Left behind, it is replayed later; its records are skipped as already stored.
+    logger.warn({ err: error, path }, 'prediction records: cannot delete a journal file');
   }
 }
 

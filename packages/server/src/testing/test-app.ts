@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app.js';
+import { type AppOptions, buildApp } from '../app.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ChangeSink } from '../changes/change.js';
 import type { WebhookDeliveryConfig } from '../config.js';
@@ -46,6 +46,12 @@ export interface TestAppOptions {
   changeSinks?: readonly ChangeSink[];
   /** Load-shedding limit (see `http/load-shedding.ts`). */
   maxInFlight?: number;
+  /** Hosting of deployments (e.g. a short `pollIntervalMs`, or `false`). @default buildApp's */
+  deployments?: AppOptions['deployments'];
+  /** Where hosted deployments copy model versions (give each app its own). @default buildApp's */
+  modelCacheDir?: string;
+  /** Spill folder of the prediction recorder. @default buildApp's (beside a SQLite file) */
+  predictionSpillDir?: string;
 }
 
 /** Builds an app on a fresh, migrated store of the given dialect, with a fresh artifact folder. */
@@ -58,11 +64,14 @@ export async function createTestApp(dialect: DialectName, options: TestAppOption
       artifactsDestination: pathToFileURL(artifactsDir).href,
       logLevel: 'silent',
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.modelCacheDir !== undefined ? { modelCacheDir: options.modelCacheDir } : {}),
+      ...(options.predictionSpillDir !== undefined ? { predictionSpillDir: options.predictionSpillDir } : {}),
     },
     logger: false,
     ...(options.artifacts ? { artifacts: options.artifacts } : {}),
     ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
     ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.deployments !== undefined ? { deployments: options.deployments } : {}),
   });
   const parse = (payload: string) => (payload === '' ? undefined : JSON.parse(payload));
   return {

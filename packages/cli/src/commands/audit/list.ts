@@ -34,8 +34,8 @@ const PAGE_SIZE = 1000;
 export function auditListCommand(io: CliIo): Command {
   return withTrackingUri(new Command('list'))
     .description('List audit events (oldest first), filtered')
-    .option('--entity <entity>', 'experiment, run, registered_model, model_version, webhook')
-    .option('--entity-id <id>', 'the entity id: experiment id, run id, model name…')
+    .option('--entity <entity>', 'experiment, run, registered_model, model_version, webhook, deployment')
+    .option('--entity-id <id>', 'the entity id: experiment id, run id, model name, deployment name…')
     .option('--actor <user>', 'only changes made by this user')
     .option('--action <action>', 'e.g. experiment.renamed, run_tag.set')
     .option('--since <when>', 'only events this recent (30d, 12h, 90m, 45s) or after an ISO time')

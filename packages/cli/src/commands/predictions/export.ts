@@ -40,7 +40,25 @@ export function predictionsExportCommand(io: CliIo): Command {
         ...(flags.maxResults === undefined ? {} : { maxResults: flags.maxResults }),
       });
       if (flags.output === undefined) {
-        for await (const chunk of chunks) await write(io.stdout, chunk);
+        // A reader that stops early (`| head`) closes the pipe: that ends the export, it is not an error.
+        let failure: Error | undefined;
+        let open = true;
+        const onError = (error: NodeJS.ErrnoException): void => {
+          open = false;
+          if (error.code !== 'EPIPE') failure = error;
+        };
+        io.stdout.on('error', onError);
+        try {
+          for await (const chunk of chunks) {
+            if (!open) break;
+            await write(io.stdout, chunk);
+          }
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+        } finally {
+          io.stdout.off('error', onError);
+        }
+        if (failure !== undefined) throw failure;
         return;
       }
       const file = createWriteStream(flags.output);

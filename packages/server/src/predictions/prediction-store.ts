@@ -24,7 +24,10 @@ export interface PredictionCursor {
   recordId: string;
 }
 
-/** Columns in insert order; the SQLite statements bind them positionally. */
+/**
+ * Every column, in insert order (the SQLite statements bind them positionally) and in the CSV export's
+ * order (payloads last, as they are the widest).
+ */
 export const PREDICTION_COLUMNS = [
   'record_id',
   'request_id',
@@ -43,10 +46,10 @@ export const PREDICTION_COLUMNS = [
   'error_code',
   'error_message',
   'recorded',
-  'input',
-  'output',
   'input_hash',
   'output_hash',
+  'input',
+  'output',
   'label',
   'label_timestamp',
   'label_actor',

@@ -1,5 +1,6 @@
 import type { PredictionPayloadKept, PredictionRecord } from '@keel/core';
 import type { PredictionRecordRow } from '../store/schema.js';
+import { PREDICTION_COLUMNS } from './prediction-store.js';
 
 /**
  * A stored row as the API returns it: payloads and label parsed back into JSON values, absent
@@ -36,32 +37,7 @@ export function toWirePrediction(row: PredictionRecordRow): PredictionRecord {
 }
 
 /** The columns of the CSV export, in order (the header line). */
-export const PREDICTION_CSV_COLUMNS = [
-  'record_id',
-  'request_id',
-  'deployment',
-  'deployment_revision',
-  'model_name',
-  'model_version',
-  'model_digest',
-  'arm',
-  'caller',
-  'protocol',
-  'received_at',
-  'completed_at',
-  'latency_ms',
-  'status',
-  'error_code',
-  'error_message',
-  'recorded',
-  'input_hash',
-  'output_hash',
-  'input',
-  'output',
-  'label',
-  'label_timestamp',
-  'label_actor',
-] as const satisfies readonly (keyof PredictionRecordRow)[];
+export const PREDICTION_CSV_COLUMNS = PREDICTION_COLUMNS;
 
 /**
  * One CSV line ending in `\n`, quoted as RFC 4180 says: a field holding a comma, quote or line

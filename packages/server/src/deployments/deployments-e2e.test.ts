@@ -10,6 +10,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLinearModel } from '../../../sdk/src/onnx/index.js';
 import { buildApp } from '../app.js';
+import { parseCsv } from '../testing/parse-csv.js';
 import { onnxModelFiles } from '../testing/registered-models.js';
 import { float32Tensors } from '../testing/serving-fixtures.js';
 import { createTestApp, type JsonBody, type TestApp } from '../testing/test-app.js';
@@ -95,35 +96,6 @@ async function waitUntil(check: () => Promise<boolean> | boolean, what: string, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** A minimal RFC 4180 reader: quoted fields with doubled quotes and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
 }
 
 describe.each(dialects)('deployments end to end through buildApp (%s)', (dialect) => {

@@ -9,6 +9,7 @@ import { LocalArtifactStore } from '../artifacts/local/local-artifact-store.js';
 import { systemActor } from '../changes/change.js';
 import type { PredictionRecordInput } from '../predictions/prediction-record.js';
 import { createServices, type Services } from '../services/services.js';
+import { parseCsv } from '../testing/parse-csv.js';
 import type { JsonBody } from '../testing/test-app.js';
 import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
 
@@ -308,31 +309,3 @@ describe.each(dialects)('prediction records API (%s)', (dialect) => {
     });
   });
 });
-
-/** A small RFC 4180 reader for the assertions. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  return rows;
-}

@@ -67,10 +67,20 @@ function spawnKeel(
   env: Record<string, string>,
   stdin: 'ignore' | 'pipe',
 ): ChildProcess {
-  const child = spawn(process.execPath, [KEEL_BIN, ...args], {
+  return spawnTracked(process.execPath, [KEEL_BIN, ...args], { env, stdin });
+}
+
+/** Spawns `file` in its own process group, tracked for {@link killAll}, with `KEEL_LOG_LEVEL=warn`. */
+function spawnTracked(
+  file: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; stdin?: 'ignore' | 'pipe'; cwd?: string },
+): ChildProcess {
+  const child = spawn(file, [...args], {
     detached: true,
-    stdio: [stdin, 'pipe', 'pipe'],
-    env: { ...process.env, KEEL_LOG_LEVEL: 'warn', ...env },
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KEEL_LOG_LEVEL: 'warn', ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   live.add(child);
   child.once('exit', () => {
@@ -81,15 +91,25 @@ function spawnKeel(
   return child;
 }
 
+/** What {@link waitForReadyLine} saw: the ready line, its URL, and the output so far. */
+interface Ready {
+  readyLine: string;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<Exit>;
+}
+
 /**
- * Starts `keel server --port 0 <args>` and resolves once it prints its ready line. Rejects with
- * its stderr when it exits first or is not ready within `timeoutMs`.
+ * Collects the child's output and resolves once a complete stdout line matches `ready`. Rejects with
+ * its stderr when it exits first or is not ready within `timeoutMs` (then it is killed).
  */
-export async function startKeelServer(
-  args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<KeelServer> {
-  const child = spawnKeel(['server', '--port', '0', ...args], options.env ?? {}, 'ignore');
+async function waitForReadyLine(
+  child: ChildProcess,
+  ready: RegExp,
+  label: string,
+  timeoutMs: number,
+): Promise<Ready> {
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -102,10 +122,14 @@ export async function startKeelServer(
   const readyLine = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL');
-      reject(new Error(`keel server not ready within ${options.timeoutMs ?? 20_000} ms; stderr: ${err}`));
-    }, options.timeoutMs ?? 20_000);
+      reject(new Error(`${label} not ready within ${timeoutMs} ms; stderr: ${err}`));
+    }, timeoutMs);
     const check = (): void => {
-      const line = /^Keel listening on .*$/m.exec(out)?.[0];
+      // Complete lines only: a chunk may end mid-line, before the URL.
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((candidate) => ready.test(candidate));
       if (line === undefined) return;
       clearTimeout(timer);
       child.stdout?.off('data', check);
@@ -114,25 +138,39 @@ export async function startKeelServer(
     child.stdout?.on('data', check);
     void exited.then((exit) => {
       clearTimeout(timer);
-      reject(new Error(`keel server exited (${JSON.stringify(exit)}) before ready; stderr: ${err}`));
+      reject(new Error(`${label} exited (${JSON.stringify(exit)}) before ready; stderr: ${err}`));
     });
   });
   const url = /http:\/\/\S+/.exec(readyLine)?.[0];
   if (url === undefined) throw new Error(`no URL in ready line '${readyLine}'`);
+  return { readyLine, url, stdout: () => out, stderr: () => err, exited };
+}
+
+/**
+ * Starts `keel server --port 0 <args>` and resolves once it prints its ready line. Rejects with
+ * its stderr when it exits first or is not ready within `timeoutMs`.
+ */
+export async function startKeelServer(
+  args: readonly string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<KeelServer> {
+  const child = spawnKeel(['server', '--port', '0', ...args], options.env ?? {}, 'ignore');
+  const ready = await waitForReadyLine(
+    child,
+    /^Keel listening on /,
+    'keel server',
+    options.timeoutMs ?? 20_000,
+  );
   return {
-    url,
+    ...ready,
     pid: child.pid as number,
-    readyLine,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
     kill: (signal = 'SIGKILL') => {
       killGroup(child, signal);
-      return exited;
+      return ready.exited;
     },
     signal: (signal) => {
       child.kill(signal);
-      return exited;
+      return ready.exited;
     },
   };
 }
@@ -254,61 +292,17 @@ export async function startProcess(
   args: readonly string[],
   options: { ready: RegExp; env?: Record<string, string>; cwd?: string; timeoutMs?: number },
 ): Promise<StartedProcess> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(file, [...args], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KEEL_LOG_LEVEL: 'warn', ...options.env },
+  const child = spawnTracked(file, args, {
+    ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
-  live.add(child);
-  child.once('exit', () => {
-    killGroup(child, 'SIGKILL');
-    live.delete(child);
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = exitOf(child);
-  const readyLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      killGroup(child, 'SIGKILL');
-      reject(new Error(`${file} not ready within ${timeoutMs} ms; stderr: ${err}`));
-    }, timeoutMs);
-    const check = (): void => {
-      // Complete lines only: a chunk may end mid-line, before the URL.
-      const line = out
-        .split('\n')
-        .slice(0, -1)
-        .find((candidate) => options.ready.test(candidate));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', check);
-      resolve(line);
-    };
-    child.stdout?.on('data', check);
-    void exited.then((exit) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} exited (${JSON.stringify(exit)}) before ready; stderr: ${err}`));
-    });
-  });
-  const url = /http:\/\/\S+/.exec(readyLine)?.[0];
-  if (url === undefined) throw new Error(`no URL in ready line '${readyLine}'`);
+  const ready = await waitForReadyLine(child, options.ready, file, options.timeoutMs ?? 30_000);
   return {
-    url,
+    ...ready,
     pid: child.pid as number,
-    readyLine,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
     signal: (signal) => {
       child.kill(signal);
-      return exited;
+      return ready.exited;
     },
   };
 }

@@ -29,8 +29,12 @@ function call(i: number): PredictionRecordInput {
     receivedAt: now - 60_000 - (14 - i) * 600_000,
     completedAt: now - 60_000 - (14 - i) * 600_000 + 3.25,
     status: failed ? 503 : 200,
-    ...(failed ? { errorCode: 'TEMPORARILY_UNAVAILABLE' } : { output: { predictions: [i] } }),
-    input: { dataframe_split: { columns: ['amount', 'note'], data: [[i * 10, 'a, "quoted"']] } },
+    ...(failed
+      ? { errorCode: 'TEMPORARILY_UNAVAILABLE' }
+      : { outputJson: JSON.stringify({ predictions: [i] }) }),
+    inputJson: JSON.stringify({
+      dataframe_split: { columns: ['amount', 'note'], data: [[i * 10, 'a, "quoted"']] },
+    }),
     recording: { mode: 'full' },
   };
 }

@@ -111,8 +111,14 @@ describe('keel serving', () => {
     const first = await invoke(serving.url, 'iris', { inputs: input });
     expect(first.status).toBe(200);
     expectProbabilities(first.json.predictions, input);
-    // The version's files were copied into the cache, named by version and digest.
-    expect(readdirSync(join(cacheDir, 'iris'))).toEqual([expect.stringMatching(/^1-[0-9a-f]{64}$/)]);
+    // The version's files were copied into the cache, named by version and digest, with the
+    // manifest that lets a later load reuse them without hashing again.
+    const cached = readdirSync(join(cacheDir, 'iris')).sort();
+    expect(cached).toEqual([
+      expect.stringMatching(/^1-[0-9a-f]{64}$/),
+      expect.stringMatching(/^1-[0-9a-f]{64}\.manifest\.json$/),
+    ]);
+    expect(cached[1]).toBe(`${cached[0]}.manifest.json`);
 
     await sdk.registry.setAlias('iris', 'champion', '2');
     await waitFor(

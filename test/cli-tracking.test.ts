@@ -15,6 +15,7 @@ import {
   killAll,
   runKeel,
   runKeelOnTerminal,
+  sqliteServerArgs,
   startKeelServer,
 } from './helpers/keel-process.js';
 
@@ -41,12 +42,7 @@ let server: KeelServer;
 
 beforeAll(async () => {
   const dir = tempDir();
-  server = await startKeelServer([
-    '--backend-store-uri',
-    `sqlite:///${join(dir, 'keel.db')}`,
-    '--artifacts-destination',
-    join(dir, 'artifacts'),
-  ]);
+  server = await startKeelServer(sqliteServerArgs(dir));
 });
 afterAll(async () => {
   await killAll();

@@ -16,7 +16,7 @@ import { seededRandom, stratifiedSplit } from '../examples/iris-logistic-regress
 import { featureRow } from '../examples/iris-logistic-regression/src/train.js';
 import { loadModel } from '../packages/sdk/src/index.js';
 import { get } from './helpers/http.js';
-import { type KeelServer, killAll, startKeelServer } from './helpers/keel-process.js';
+import { type KeelServer, killAll, sqliteServerArgs, startKeelServer } from './helpers/keel-process.js';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/iris-logistic-regression/dist/', import.meta.url));
 
@@ -77,12 +77,7 @@ let server: KeelServer;
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keel-example-test-'));
   tempDirs.push(dir);
-  server = await startKeelServer([
-    '--backend-store-uri',
-    `sqlite:///${join(dir, 'keel.db')}`,
-    '--artifacts-destination',
-    join(dir, 'artifacts'),
-  ]);
+  server = await startKeelServer(sqliteServerArgs(dir));
 });
 afterAll(async () => {
   await killAll();

@@ -2,6 +2,7 @@
 // group so that cleanup can kill the server together with its cluster workers, even when a test fails.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (`npm test` builds first; during development run `npx tsc -b packages/cli`). */
@@ -144,6 +145,16 @@ async function waitForReadyLine(
   const url = /http:\/\/\S+/.exec(readyLine)?.[0];
   if (url === undefined) throw new Error(`no URL in ready line '${readyLine}'`);
   return { readyLine, url, stdout: () => out, stderr: () => err, exited };
+}
+
+/** `keel server` arguments for a store and artifacts inside `dir`: `keel.db` and `artifacts/`. */
+export function sqliteServerArgs(dir: string): string[] {
+  return [
+    '--backend-store-uri',
+    `sqlite:///${join(dir, 'keel.db')}`,
+    '--artifacts-destination',
+    join(dir, 'artifacts'),
+  ];
 }
 
 /**

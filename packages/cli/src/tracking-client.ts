@@ -19,8 +19,11 @@ export function withTrackingUri(command: Command): Command {
 }
 
 /**
- * The SDK client the CLI's commands use; the CLI never speaks HTTP itself. A command makes one
- * client and lets its typed errors propagate to `runCli`, which prints them as one line.
+ * The SDK client the CLI's commands use; the CLI never speaks HTTP itself, and every command that
+ * talks to a server builds its client here. The caller's identity comes from the environment
+ * through the SDK (`KEEL_TRACKING_USERNAME` / `_PASSWORD` / `_TOKEN`, else the `MLFLOW_TRACKING_*`
+ * ones), never from a flag. A command makes one client and lets its typed errors propagate to
+ * `runCli`, which prints them as one line.
  *
  * @example
  * const client = trackingClient(flags);

@@ -32,7 +32,7 @@ describe('parseDeploymentSpec', () => {
   it('keeps every given field, in a fixed key order, and accepts a string shadow', () => {
     const spec = parseDeploymentSpec({
       recording: { mode: 'sample', sampleRate: 0.25 },
-      resources: { maxQueueRows: 100, workers: 2 },
+      resources: { maxConcurrentRequests: 8, maxQueueRows: 100, workers: 2 },
       batching: { maxDelayMs: 2.5 },
       shadow: 'models:/fraud/Staging',
       routes: [
@@ -49,10 +49,13 @@ describe('parseDeploymentSpec', () => {
       ],
       shadow: { model: 'models:/fraud/Staging' },
       batching: { maxBatchSize: 64, maxDelayMs: 2.5 },
-      resources: { workers: 2, maxQueueRows: 100 },
+      resources: { workers: 2, maxQueueRows: 100, maxConcurrentRequests: 8 },
       recording: { mode: 'sample', sampleRate: 0.25 },
     });
     expect(JSON.stringify(Object.keys(spec))).toBe('["routes","shadow","batching","resources","recording"]');
+    expect(JSON.stringify(Object.keys(spec.resources ?? {}))).toBe(
+      '["workers","maxQueueRows","maxConcurrentRequests"]',
+    );
     expect(JSON.stringify(Object.keys(spec.routes[0] ?? {}))).toBe('["name","model","weight"]');
   });
 
@@ -181,6 +184,34 @@ describe('parseDeploymentSpec', () => {
       'huge queue',
       { routes: [route('models:/m/1')], resources: { maxQueueRows: 1e12 } },
       'spec.resources.maxQueueRows must be a whole number',
+    ],
+    [
+      'zero concurrent requests',
+      { routes: [route('models:/m/1')], resources: { maxConcurrentRequests: 0 } },
+      `spec.resources.maxConcurrentRequests must be a whole number from 1 to ${DEPLOYMENT_LIMITS.maxConcurrentRequests}`,
+    ],
+    [
+      'fractional concurrent requests',
+      { routes: [route('models:/m/1')], resources: { maxConcurrentRequests: 2.5 } },
+      'spec.resources.maxConcurrentRequests must be a whole number from 1',
+    ],
+    [
+      'concurrent requests as a string',
+      { routes: [route('models:/m/1')], resources: { maxConcurrentRequests: '4' } },
+      'spec.resources.maxConcurrentRequests must be a whole number from 1',
+    ],
+    [
+      'a misspelt resources field',
+      { routes: [route('models:/m/1')], resources: { maxConcurrency: 4 } },
+      'spec.resources.maxConcurrency is not a known field (expected workers, maxQueueRows, maxConcurrentRequests)',
+    ],
+    [
+      'too many concurrent requests',
+      {
+        routes: [route('models:/m/1')],
+        resources: { maxConcurrentRequests: DEPLOYMENT_LIMITS.maxConcurrentRequests + 1 },
+      },
+      'spec.resources.maxConcurrentRequests must be a whole number from 1',
     ],
     [
       'unknown recording mode',

@@ -38,6 +38,11 @@ export interface DeploymentResources {
   workers?: number;
   /** Rows waiting for a model call before requests get 503 with `Retry-After`. @default 4096 */
   maxQueueRows?: number;
+  /**
+   * Calls the deployment answers at once, over every arm and both protocols, on one server; past it
+   * a call gets 429 with `Retry-After`. @default no limit
+   */
+  maxConcurrentRequests?: number;
 }
 
 /** How prediction records keep each call's input and output. */
@@ -135,6 +140,7 @@ export const DEPLOYMENT_LIMITS = {
   maxDelayMs: 60_000,
   maxWorkers: 256,
   maxQueueRows: 100_000_000,
+  maxConcurrentRequests: 1_000_000,
   maxDescriptionLength: 65_535,
   maxModelUriLength: 1024,
 } as const;
@@ -253,7 +259,7 @@ function parseBatching(value: unknown, field: string): DeploymentBatching {
 function parseResources(value: unknown, field: string): DeploymentResources | undefined {
   if (value === undefined || value === null) return undefined;
   const resources = objectAt(value, field);
-  knownFields(resources, field, ['workers', 'maxQueueRows']);
+  knownFields(resources, field, ['workers', 'maxQueueRows', 'maxConcurrentRequests']);
   const out: DeploymentResources = {};
   if (resources.workers !== undefined) {
     out.workers = integerIn(resources.workers, `${field}.workers`, 1, DEPLOYMENT_LIMITS.maxWorkers);
@@ -264,6 +270,14 @@ function parseResources(value: unknown, field: string): DeploymentResources | un
       `${field}.maxQueueRows`,
       1,
       DEPLOYMENT_LIMITS.maxQueueRows,
+    );
+  }
+  if (resources.maxConcurrentRequests !== undefined) {
+    out.maxConcurrentRequests = integerIn(
+      resources.maxConcurrentRequests,
+      `${field}.maxConcurrentRequests`,
+      1,
+      DEPLOYMENT_LIMITS.maxConcurrentRequests,
     );
   }
   return Object.keys(out).length === 0 ? undefined : out;

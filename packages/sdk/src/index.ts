@@ -162,3 +162,8 @@ export {
   SYSTEM_TAG_KEYS,
   type SystemTagsOptions,
 } from './system-tags.js';
+export {
+  credentialHeaders,
+  resolveCredentials,
+  type TrackingCredentials,
+} from './tracking-credentials.js';

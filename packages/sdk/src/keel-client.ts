@@ -36,18 +36,24 @@ import { PredictionsClient } from './predictions-client.js';
 import { RegistryClient } from './registry-client.js';
 import { KeelRestClient } from './rest-client.js';
 import { collectSystemTags } from './system-tags.js';
+import type { TrackingCredentials } from './tracking-credentials.js';
 
 /**
- * Options of {@link KeelClient}; resolved once and frozen.
- * @example new KeelClient({ trackingUri: 'https://keel.example.com', headers: { authorization: `Bearer ${token}` } });
+ * Options of {@link KeelClient}; resolved once and frozen. `username`, `password` and `token`
+ * name the caller on every request (defaults: `KEEL_TRACKING_*`, then `MLFLOW_TRACKING_*`; see
+ * `resolveCredentials`).
+ * @example new KeelClient({ trackingUri: 'https://keel.example.com', username: 'alice', password: secret });
  */
-export interface KeelClientOptions {
+export interface KeelClientOptions extends TrackingCredentials {
   /**
    * Base URL of the tracking server.
    * @default `KEEL_TRACKING_URI`, then `MLFLOW_TRACKING_URI`, then `http://127.0.0.1:5000`
    */
   trackingUri?: string;
-  /** Headers sent with every request, e.g. `{ authorization: 'Bearer …' }`. @default {} */
+  /**
+   * Headers sent with every request; an `authorization` or `x-keel-user` here replaces the one
+   * built from the credentials. @default {}
+   */
   headers?: Record<string, string>;
   /** Retries after a connection failure or a 429/503 answer (exponential backoff). @default 3 */
   retries?: number;
@@ -200,6 +206,9 @@ export class KeelClient {
     this.rest = new KeelRestClient({
       ...(options.trackingUri === undefined ? {} : { trackingUri: options.trackingUri }),
       ...(options.headers === undefined ? {} : { headers: options.headers }),
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.token === undefined ? {} : { token: options.token }),
       ...(options.retries === undefined ? {} : { maxRetries: options.retries }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });

@@ -43,8 +43,8 @@ beforeAll(async () => {
       receivedAt: T0 + i,
       completedAt: T0 + i + 1,
       status: 200,
-      input: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [i] }] },
-      output: { outputs: [{ name: 'y', datatype: 'FP32', shape: [1], data: [i * 2] }] },
+      inputJson: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [i] }] }),
+      outputJson: JSON.stringify({ outputs: [{ name: 'y', datatype: 'FP32', shape: [1], data: [i * 2] }] }),
       recording: { mode: 'full' },
     });
   }

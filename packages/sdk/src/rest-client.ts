@@ -1,5 +1,6 @@
 import { apiErrorFromResponse, KeelApiError, KeelConnectionError } from './errors.js';
 import { IdleTimeout } from './idle-timeout.js';
+import { credentialHeaders, resolveCredentials, type TrackingCredentials } from './tracking-credentials.js';
 
 /** Where the client looks when neither the options nor the environment name a server. */
 export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
@@ -7,8 +8,11 @@ export const DEFAULT_TRACKING_URI = 'http://127.0.0.1:5000';
 /** The path prefix of MLflow's REST API, under which every RPC path lives. */
 export const MLFLOW_API_PREFIX = '/api/2.0/mlflow';
 
-/** Options of {@link KeelRestClient}; each documents its default. */
-export interface KeelRestClientOptions {
+/**
+ * Options of {@link KeelRestClient}; each documents its default. The credentials
+ * (`username`, `password`, `token`) are resolved by `resolveCredentials`.
+ */
+export interface KeelRestClientOptions extends TrackingCredentials {
   /**
    * Base URL of the server, e.g. `http://tracking.example.com:5000` (a path prefix is kept).
    * @default `KEEL_TRACKING_URI`, then `MLFLOW_TRACKING_URI`, then `http://127.0.0.1:5000`
@@ -25,12 +29,20 @@ export interface KeelRestClientOptions {
    * idle timeout instead: they fail only when no bytes moved for that long. @default 120000
    */
   timeoutMs?: number;
-  /** Extra headers sent with every request, e.g. `authorization`. @default {} */
+  /**
+   * Extra headers sent with every request; an `authorization` or `x-keel-user` here (any case)
+   * replaces the one built from the credentials. @default {}
+   */
   headers?: Readonly<Record<string, string>>;
 }
 
-/** {@link KeelRestClientOptions} after defaults are applied. */
-export type ResolvedRestClientOptions = Readonly<Required<KeelRestClientOptions>>;
+/**
+ * {@link KeelRestClientOptions} after defaults are applied. The credentials are left out, so that
+ * printing the options never shows a password or a token.
+ */
+export type ResolvedRestClientOptions = Readonly<
+  Required<Omit<KeelRestClientOptions, keyof TrackingCredentials>>
+>;
 
 /** A query-string value; arrays become repeated keys (`?run_ids=a&run_ids=b`), as MLflow expects. */
 export type QueryValue = string | number | boolean | readonly (string | number)[] | undefined;
@@ -69,8 +81,8 @@ const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 /**
  * Picks the tracking URI: the explicit value, then `KEEL_TRACKING_URI`, then
  * `MLFLOW_TRACKING_URI` (so code written for MLflow finds Keel unchanged), then
- * {@link DEFAULT_TRACKING_URI}. Besides this, the SDK reads the environment only for the user-name
- * fallback of `collectSystemTags`.
+ * {@link DEFAULT_TRACKING_URI}. Besides this, the SDK reads the environment only for the
+ * credentials (`resolveCredentials`) and the user-name fallback of `collectSystemTags`.
  *
  * @example
  * resolveTrackingUri(undefined, { MLFLOW_TRACKING_URI: 'http://mlflow:5000' }); // 'http://mlflow:5000'
@@ -91,10 +103,11 @@ export function resolveTrackingUri(
  * errors (`NotFoundError`, `InvalidParameterError`, `AlreadyExistsError`, else `KeelApiError`);
  * a server that cannot be reached gives `KeelConnectionError`. Connection failures and 429/503
  * answers are retried with exponential backoff; other answers are not. Uses the global `fetch`,
- * whose shared connection pool keeps connections alive between calls.
+ * whose shared connection pool keeps connections alive between calls. Every request, artifact
+ * transfers included, carries the credentials' `Authorization` header (see `credentialHeaders`).
  *
  * @example
- * const client = new KeelRestClient({ trackingUri: 'http://127.0.0.1:5000' });
+ * const client = new KeelRestClient({ trackingUri: 'http://127.0.0.1:5000', username: 'alice' });
  * const { experiment_id } = await client.post<{ experiment_id: string }>('experiments/create', { name: 'demo' });
  * const { experiment } = await client.get('experiments/get', { experiment_id });
  */
@@ -102,6 +115,8 @@ export class KeelRestClient {
   /** The resolved, frozen options. */
   readonly options: ResolvedRestClientOptions;
   private readonly apiBase: string;
+  /** The credentials' headers; a private field, so that inspecting the client does not show them. */
+  readonly #credentialHeaders: Readonly<Record<string, string>>;
 
   constructor(options: KeelRestClientOptions = {}) {
     const trackingUri = resolveTrackingUri(options.trackingUri);
@@ -116,6 +131,9 @@ export class KeelRestClient {
       timeoutMs: nonNegativeInteger('timeoutMs', options.timeoutMs ?? 120_000),
       headers: Object.freeze({ ...options.headers }),
     });
+    this.#credentialHeaders = Object.freeze(
+      withoutOverridden(credentialHeaders(resolveCredentials(options)), this.options.headers),
+    );
     this.apiBase = `${trackingUri.replace(/\/+$/, '')}${MLFLOW_API_PREFIX}/`;
   }
 
@@ -183,6 +201,7 @@ export class KeelRestClient {
     const { method, url } = request;
     const headers: Record<string, string> = {
       accept: 'application/json',
+      ...this.#credentialHeaders,
       ...this.options.headers,
       ...request.headers,
     };
@@ -282,6 +301,15 @@ export class KeelRestClient {
     if (!Number.isFinite(ms)) return undefined;
     return Math.min(this.options.maxRetryDelayMs, Math.max(0, ms));
   }
+}
+
+/** `headers` minus the names (compared case-insensitively) that `explicit` sets. */
+function withoutOverridden(
+  headers: Record<string, string>,
+  explicit: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const taken = new Set(Object.keys(explicit).map((name) => name.toLowerCase()));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !taken.has(name)));
 }
 
 function nonNegativeInteger(name: string, value: number): number {

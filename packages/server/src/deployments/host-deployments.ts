@@ -39,7 +39,8 @@ export interface HostDeploymentsOptions {
 
 /**
  * Creates a {@link DeploymentRuntime} and registers the deployment serving routes on `app`
- * (`registerDeploymentServingRoutes`), with one `DeploymentMetrics` fed by both. The runtime starts
+ * (`registerDeploymentServingRoutes`), with one `DeploymentMetrics` fed by both (the runtime reports
+ * each deployment's state and failed loads to it, and `/ready` reads its statuses). The runtime starts
  * when the app gets ready (`app.ready()`/`listen()` wait for its first load, whose failures are
  * logged, not thrown) and stops when the app closes, after the server stopped taking requests.
  * Logs through `app.log`. Call before `app.ready()`, after `installErrorHandler`.
@@ -61,6 +62,7 @@ export function hostDeployments(app: FastifyInstance, options: HostDeploymentsOp
     ...(options.idleEvictMs !== undefined ? { idleEvictMs: options.idleEvictMs } : {}),
     ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
     batchObserver: (labels) => metrics.batchObserver(labels),
+    statusObserver: metrics,
     logger: {
       info: (object, message) => app.log.info(object, message),
       warn: (object, message) => app.log.warn(object, message),
@@ -71,6 +73,7 @@ export function hostDeployments(app: FastifyInstance, options: HostDeploymentsOp
     runtime,
     recorder: options.services.predictionRecorder,
     metrics,
+    statuses: runtime,
     ...(options.metricsRoute !== undefined ? { metricsRoute: options.metricsRoute } : {}),
   });
   app.addHook('onReady', () => runtime.start());

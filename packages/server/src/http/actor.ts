@@ -7,7 +7,9 @@ export const USER_HEADER = 'x-keel-user';
 /**
  * Who is calling, for change records: the user name of a Basic `Authorization` header (what
  * MLflow clients send with `MLFLOW_TRACKING_USERNAME`), else the `x-keel-user` header, else
- * `anonymous`; the request id comes from the context. Credentials are not checked here.
+ * `anonymous`; the request id comes from the context. Credentials are not checked here. A Bearer
+ * token names no one (Keel has no token-to-user mapping), and a Basic value without the `:` that
+ * RFC 7617 requires is ignored: it may be a bare secret, which must not become an actor.
  *
  * @example
  * // Authorization: Basic YWxpY2U6c2VjcmV0  ("alice:secret")
@@ -24,8 +26,8 @@ function userOf(headers: Record<string, string | string[] | undefined>): string 
   if (basic) {
     const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    const user = colon === -1 ? decoded : decoded.slice(0, colon);
-    if (isPrintable(user)) return user;
+    const user = colon === -1 ? undefined : decoded.slice(0, colon);
+    if (user !== undefined && isPrintable(user)) return user;
   }
   const header = first(headers[USER_HEADER])?.trim();
   return header !== undefined && isPrintable(header) ? header : undefined;

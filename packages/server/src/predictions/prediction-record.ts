@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { PredictionPayloadKept } from '@keel/core';
 import type { PredictionRecordRow } from '../store/schema.js';
 
@@ -14,7 +15,7 @@ export interface PredictionRecording {
 export const DEFAULT_PREDICTION_SAMPLE_RATE = 0.1;
 
 /**
- * Longest payload (in UTF-16 code units of its canonical JSON) a record keeps; a longer one is
+ * Longest payload (in UTF-16 code units of its JSON text) a record keeps; a longer one is
  * recorded by its hash only (`recorded: 'hash'`), so one huge request cannot swell the buffer or
  * the store. @default 8 MiB
  */
@@ -42,18 +43,23 @@ export interface PredictionRecordInput {
   status: number;
   errorCode?: string;
   errorMessage?: string;
-  /** The JSON request body. */
-  input: unknown;
-  /** The JSON response body; absent for an error answer. */
-  output?: unknown;
+  /**
+   * The request body as JSON text: a JSON body exactly as the caller sent it (so its hash is the
+   * hash of the bytes received), any other body (CSV, unreadable JSON) as a JSON string.
+   */
+  inputJson: string;
+  /** The JSON response body exactly as sent; absent for an error answer. */
+  outputJson?: string;
   /** The deployment's recording mode. */
   recording: PredictionRecording;
 }
 
 /**
- * Turns a call into the row the store keeps: applies the recording mode (payloads kept as
- * canonical JSON, or only their sha256 hashes), rounds times to milliseconds and keeps the
- * latency's fractions. Total: odd field values are coerced rather than rejected, because the
+ * Turns a call into the row the store keeps: applies the recording mode (payloads kept as the
+ * JSON text that went over the wire, or only their sha256 hashes), rounds times to milliseconds
+ * and keeps the latency's fractions. The hashes are stored only for payloads that are not: a
+ * kept payload's hash is computed from it when it is read (see `withPayloadHashes`), which keeps
+ * two SHA-256 computations per call off the serving path. Total: odd field values are coerced rather than rejected, because the
  * recorder must never fail a request; NUL characters (which PostgreSQL text refuses) are dropped.
  *
  * @example
@@ -66,8 +72,8 @@ export function toPredictionRow(
   maxPayloadChars: number = DEFAULT_MAX_PAYLOAD_CHARS,
 ): PredictionRecordRow {
   const requestId = text(input.requestId);
-  const inputJson = payloadJson(input.input);
-  const outputJson = input.output === undefined ? undefined : payloadJson(input.output);
+  const inputJson = typeof input.inputJson === 'string' ? input.inputJson : undefined;
+  const outputJson = typeof input.outputJson === 'string' ? input.outputJson : undefined;
   let recorded = keptFor(input.recording, requestId);
   if (
     recorded !== 'hash' &&
@@ -97,8 +103,9 @@ export function toPredictionRow(
     recorded,
     input: recorded === 'hash' ? null : (inputJson ?? null),
     output: recorded === 'hash' ? null : (outputJson ?? null),
-    input_hash: inputJson === undefined ? null : sha256(inputJson),
-    output_hash: outputJson === undefined ? null : sha256(outputJson),
+    // Stored only in place of the payloads: a kept payload's hash is computed when it is read.
+    input_hash: recorded !== 'hash' || inputJson === undefined ? null : sha256(inputJson),
+    output_hash: recorded !== 'hash' || outputJson === undefined ? null : sha256(outputJson),
     label: null,
     label_timestamp: null,
     label_actor: null,
@@ -184,16 +191,6 @@ export function sha256(value: string): string {
     : crypto.createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
-/** The canonical JSON of a payload; `undefined` when absent or not serialisable (a BigInt, a cycle). */
-function payloadJson(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return canonicalPayloadJson(value);
-  } catch {
-    return undefined;
-  }
-}
-
 function text(value: unknown): string {
   const s = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
@@ -205,4 +202,117 @@ function optionalText(value: unknown): string | null {
 
 function finite(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/**
+ * Every column, in insert order (the SQLite statements bind them positionally) and in the CSV export's
+ * order (payloads last, as they are the widest).
+ */
+export const PREDICTION_COLUMNS = [
+  'record_id',
+  'request_id',
+  'deployment',
+  'deployment_revision',
+  'model_name',
+  'model_version',
+  'model_digest',
+  'arm',
+  'caller',
+  'protocol',
+  'received_at',
+  'completed_at',
+  'latency_ms',
+  'status',
+  'error_code',
+  'error_message',
+  'recorded',
+  'input_hash',
+  'output_hash',
+  'input',
+  'output',
+  'label',
+  'label_timestamp',
+  'label_actor',
+] as const satisfies readonly (keyof PredictionRecordRow)[];
+
+/**
+ * A UUID version 7 (RFC 9562): 48 bits of epoch milliseconds, a 12-bit counter within the
+ * millisecond (starting at a random value), and 62 bits drawn once per process. Ids of one process
+ * are strictly increasing (an earlier `now` than the last id's gets that id's millisecond), and
+ * ids of one moment sit together in an index, so inserts append to its right edge instead of touching
+ * random pages (record ids, and the request ids the deployment routes generate, are both
+ * indexed: random UUIDs halve SQLite's insert rate).
+ *
+ * @example
+ * timeOrderedId(0x0190_1234_5678); // '01901234-5678-7…'
+ */
+export function timeOrderedId(now: number = Date.now()): string {
+  const ids = idClock;
+  if (now > ids.ms || ids.counter === 0xfff) {
+    // A new millisecond (or 4 096 ids in this one: borrow the next, as RFC 9562 §6.2 allows).
+    ids.ms = Math.max(now, ids.ms + (ids.counter === 0xfff ? 1 : 0));
+    const time = ids.ms.toString(16).padStart(12, '0');
+    ids.prefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
+    ids.counter = randomInt(0x800);
+  } else {
+    ids.counter += 1;
+  }
+  return `${ids.prefix}${HEX3[ids.counter]}-${ids.tail}`;
+}
+
+/**
+ * The state of {@link timeOrderedId}: the millisecond of the last id, its text, and `rand_a` used
+ * as a counter within it (RFC 9562 §6.2, method 1: monotonic within a process, starting at a
+ * random value); `rand_b` (62 bits) is drawn once per process.
+ */
+const idClock = {
+  ms: -1,
+  prefix: '',
+  counter: 0,
+  tail: (() => {
+    const bytes = randomBytes(8);
+    bytes[0] = ((bytes[0] as number) & 0x3f) | 0x80; // the RFC variant, 10xx
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 4)}-${hex.slice(4)}`;
+  })(),
+};
+
+const HEX3 = Array.from({ length: 0x1000 }, (_, i) => i.toString(16).padStart(3, '0'));
+
+/**
+ * The value of each column a record line may lack (lines written by older versions), for the
+ * columns that cannot be NULL. Shared by {@link predictionRowFromLine} and the SQLite insert worker.
+ */
+export const PREDICTION_ROW_DEFAULTS: Readonly<Partial<Record<keyof PredictionRecordRow, string | number>>> =
+  Object.freeze({
+    deployment: '',
+    deployment_revision: 0,
+    model_name: '',
+    model_version: '',
+    arm: '',
+    caller: '',
+    protocol: '',
+    received_at: 0,
+    completed_at: 0,
+    latency_ms: 0,
+    status: 0,
+    recorded: 'hash',
+  });
+
+/**
+ * Reads one record line (a JSON-serialised row, as the recorder buffers, journals and spills
+ * them) back into a full row: absent columns take {@link PREDICTION_ROW_DEFAULTS}, or NULL.
+ *
+ * @throws SyntaxError for a line that is not JSON; Error for one without record and request ids.
+ */
+export function predictionRowFromLine(line: string): PredictionRecordRow {
+  const parsed = JSON.parse(line) as Partial<Record<keyof PredictionRecordRow, unknown>>;
+  if (typeof parsed.record_id !== 'string' || typeof parsed.request_id !== 'string') {
+    throw new Error('not a prediction record');
+  }
+  const row: Record<string, unknown> = {};
+  for (const column of PREDICTION_COLUMNS) {
+    row[column] = parsed[column] ?? PREDICTION_ROW_DEFAULTS[column] ?? null;
+  }
+  return row as unknown as PredictionRecordRow;
 }

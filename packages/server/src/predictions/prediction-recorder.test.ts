@@ -26,6 +26,7 @@ import {
 } from './prediction-record.js';
 import { PredictionRecorder, type PredictionRecorderOptions } from './prediction-recorder.js';
 import { PredictionStore } from './prediction-store.js';
+import { withPayloadHashes } from './prediction-wire.js';
 import { SqliteInsertWorker } from './sqlite-insert-worker.js';
 
 const dialects = await testDialects();
@@ -56,8 +57,8 @@ function call(i: number, overrides: Partial<PredictionRecordInput> = {}): Predic
     receivedAt,
     completedAt: receivedAt + 1.25,
     status: 200,
-    input: { inputs: [[i, 2, 3]] },
-    output: { predictions: [i * 0.5] },
+    inputJson: JSON.stringify({ inputs: [[i, 2, 3]] }),
+    outputJson: JSON.stringify({ predictions: [i * 0.5] }),
     recording: { mode: 'full' },
     ...overrides,
   };
@@ -79,23 +80,25 @@ async function setTableOnline(store: StoreConnection, online: boolean): Promise<
 }
 
 describe('toPredictionRow: recording modes', () => {
-  it('keeps canonical JSON payloads and their sha256 in full mode', () => {
-    const row = toPredictionRow(
-      call(1, { input: { b: 1, a: [1, null] }, output: { z: 'x', y: { q: 2, p: [] } } }),
-      'r1',
-    );
+  it('keeps the payloads exactly as sent in full mode; their sha256 is computed when read', () => {
+    const sent = '{"b": 1,\n "a": [1, NaN]}';
+    const row = toPredictionRow(call(1, { inputJson: sent, outputJson: '{"z":"x","y":{"q":2}}' }), 'r1');
     expect(row).toMatchObject({
       record_id: 'r1',
       request_id: 'req-1',
       recorded: 'full',
-      input: '{"a":[1,null],"b":1}',
-      output: '{"y":{"p":[],"q":2},"z":"x"}',
-      input_hash: sha256('{"a":[1,null],"b":1}'),
-      output_hash: sha256('{"y":{"p":[],"q":2},"z":"x"}'),
+      input: sent,
+      output: '{"z":"x","y":{"q":2}}',
+      input_hash: null,
+      output_hash: null,
       received_at: 1_700_000_000_001,
       completed_at: 1_700_000_000_002,
       latency_ms: 1.25,
       label: null,
+    });
+    expect(withPayloadHashes(row)).toMatchObject({
+      input_hash: sha256(sent),
+      output_hash: sha256('{"z":"x","y":{"q":2}}'),
     });
   });
 
@@ -103,7 +106,7 @@ describe('toPredictionRow: recording modes', () => {
     const row = toPredictionRow(
       call(2, {
         recording: { mode: 'hash' },
-        output: undefined,
+        outputJson: undefined,
         status: 503,
         errorCode: 'TEMPORARILY_UNAVAILABLE',
         errorMessage: 'overloaded',
@@ -114,7 +117,7 @@ describe('toPredictionRow: recording modes', () => {
       recorded: 'hash',
       input: null,
       output: null,
-      input_hash: sha256(canonicalPayloadJson(call(2).input)),
+      input_hash: sha256(call(2).inputJson),
       output_hash: null,
       status: 503,
       error_code: 'TEMPORARILY_UNAVAILABLE',
@@ -129,7 +132,9 @@ describe('toPredictionRow: recording modes', () => {
       const kept = inSample(row.request_id, 0.25);
       expect(row.recorded).toBe(kept ? 'sample' : 'hash');
       expect(row.input !== null).toBe(kept);
-      expect(row.input_hash).toMatch(/^[0-9a-f]{64}$/);
+      // A hash stands in for each payload not kept; a kept one is hashed when read.
+      expect(row.input_hash === null).toBe(kept);
+      expect(withPayloadHashes(row).input_hash).toMatch(/^[0-9a-f]{64}$/);
     }
     const sampled = rows.filter((r) => r.recorded === 'sample').length;
     expect(sampled).toBeGreaterThan(60);
@@ -143,9 +148,10 @@ describe('toPredictionRow: recording modes', () => {
   });
 
   it('records an oversized payload by its hash only, and drops NUL characters from text fields', () => {
-    const row = toPredictionRow(call(3, { input: { x: 'y'.repeat(200) }, caller: 'a\u0000b' }), 'r3', 100);
+    const big = JSON.stringify({ x: 'y'.repeat(200) });
+    const row = toPredictionRow(call(3, { inputJson: big, caller: 'a\u0000b' }), 'r3', 100);
     expect(row).toMatchObject({ recorded: 'hash', input: null, output: null, caller: 'ab' });
-    expect(row.input_hash).toBe(sha256(canonicalPayloadJson({ x: 'y'.repeat(200) })));
+    expect(row.input_hash).toBe(sha256(big));
   });
 
   it("writes the audit log's canonical JSON", () => {
@@ -338,11 +344,14 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
     rmSync(join(spillDir, live));
   });
 
-  it('journals each record before record() returns and forgets it once stored', async () => {
+  it('journals each record before anything queued after record() runs, and forgets it once stored', async () => {
     const recorder = recorderOf();
     for (let i = 0; i < 100; i++) recorder.record(call(i));
-    // Synchronously on disk: a process killed now leaves all 100 behind.
-    const journaled = journalLines().map((line) => JSON.parse(line) as { request_id: string });
+    // On disk before any reaction queued after the calls (a reply that follows them): a process
+    // killed once they are answered leaves all 100 behind.
+    const journaled = await Promise.resolve().then(() =>
+      journalLines().map((line) => JSON.parse(line) as { request_id: string }),
+    );
     expect(journaled.map((row) => row.request_id)).toEqual(Array.from({ length: 100 }, (_, i) => `req-${i}`));
     await recorder.flush();
     expect(await store.count()).toBe(100);
@@ -359,6 +368,7 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
   it('starts a new journal file every 10 000 records and deletes full ones once stored', async () => {
     const recorder = recorderOf({ batchSize: 1000 });
     for (let i = 0; i < 25_000; i++) recorder.record(call(i));
+    await Promise.resolve();
     expect(files().filter((name) => name.startsWith('journal-'))).toHaveLength(3);
     expect(journalLines()).toHaveLength(25_000);
     await recorder.flush();
@@ -370,7 +380,7 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
   it('replays the journal a killed process left: records it held only in memory are stored', async () => {
     // A store that never answers: every record stays in memory (buffered or in flight).
     const stuck = recorderOf({
-      store: { insert: () => new Promise<number>(() => undefined) },
+      store: { insertLines: () => new Promise<number>(() => undefined) },
       closeTimeoutMs: 20,
     });
     for (let i = 0; i < 300; i++) stuck.record(call(i));

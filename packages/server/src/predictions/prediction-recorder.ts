@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { PredictionRecordRow } from '../store/schema.js';
 import {
   DEFAULT_MAX_PAYLOAD_CHARS,
   type PredictionRecordInput,
+  predictionRowFromLine,
+  timeOrderedId,
   toPredictionRow,
 } from './prediction-record.js';
 import {
@@ -15,10 +15,12 @@ import {
 
 /**
  * Where the recorder writes: a `PredictionStore`, or a `SqliteInsertWorker` for a SQLite file.
- * `insert` skips record ids already stored and returns how many rows were new.
+ * Records travel as lines, each a JSON-serialised `PredictionRecordRow` (read back with
+ * `predictionRowFromLine`), the form the recorder buffers, journals and spills them in.
+ * `insertLines` skips record ids already stored and returns how many rows were new.
  */
 export interface PredictionSink {
-  insert(rows: readonly PredictionRecordRow[]): Promise<number>;
+  insertLines(lines: readonly string[]): Promise<number>;
   /** Called once by {@link PredictionRecorder.close}, after the last write. */
   close?(): Promise<void>;
 }
@@ -52,7 +54,7 @@ export interface PredictionRecorderOptions {
   closeTimeoutMs?: number;
   /**
    * Append every record to a write-ahead journal in `spillDir` when it is recorded (one `writeSync`
-   * per call; see `PredictionJournal`), so that records still in memory survive the process being
+   * per burst of calls, before they are answered; see `PredictionJournal`), so that records still in memory survive the process being
    * killed. Without it a SIGKILL loses what was recorded in the last few milliseconds. @default true
    */
   journal?: boolean;
@@ -72,9 +74,8 @@ export interface PredictionRecorderStats {
   buffered: number;
 }
 
-interface Buffered {
-  readonly seq: number;
-  readonly row: PredictionRecordRow;
+interface Buffered extends SpillLine {
+  /** Characters counted against `maxBufferedChars`. */
   readonly chars: number;
 }
 
@@ -106,7 +107,7 @@ const OVERFLOW_WRITE_AT = 1024;
  * recorder.start(app.log);
  * recorder.record({ requestId, deployment: 'fraud', deploymentRevision: 3, modelName: 'fraud', modelVersion: '7',
  *   arm: 'route-0', caller: 'alice', protocol: 'mlflow', receivedAt, completedAt: Date.now(), status: 200,
- *   input: body, output: answer, recording: { mode: 'full' } });
+ *   inputJson: bodyText, outputJson: answerText, recording: { mode: 'full' } });
  * await recorder.close();
  */
 export class PredictionRecorder {
@@ -208,27 +209,24 @@ export class PredictionRecorder {
       this.#stats.recorded += 1;
       const seq = ++this.#seq;
       const row = toPredictionRow(input, timeOrderedId(), this.#options.maxPayloadChars);
-      const chars = (row.input?.length ?? 0) + (row.output?.length ?? 0) + ROW_OVERHEAD_CHARS;
+      const line = JSON.stringify(row);
+      const chars = line.length + ROW_OVERHEAD_CHARS;
       if (this.#closing) {
-        this.#spillNow([{ seq, line: JSON.stringify(row) }]);
+        this.#spillNow([{ seq, line }]);
         // Nobody drains this recorder's files any more: hand them to the next recorder.
         if (this.#closed) this.#spill.release();
         return;
       }
       if (!this.#started) this.start();
-      let line: string | undefined;
-      if (this.#journal !== undefined) {
-        line = JSON.stringify(row);
-        this.#journal.append(seq, line);
-      }
+      this.#journal?.append(seq, line);
       if (
         this.#buffer.length >= this.#options.maxBufferedRecords ||
         this.#bufferedChars + chars > this.#options.maxBufferedChars
       ) {
-        this.#overflowRecord({ seq, line: line ?? JSON.stringify(row) });
+        this.#overflowRecord({ seq, line });
         return;
       }
-      this.#buffer.push({ seq, row, chars });
+      this.#buffer.push({ seq, line, chars });
       this.#bufferedChars += chars;
       if (this.#buffer.length === 1) {
         this.#firstBufferedAt = performance.now();
@@ -282,9 +280,7 @@ export class PredictionRecorder {
     this.#closed = true;
     // Whatever the loop did not store: in flight (it may yet commit; a replay then skips it),
     // buffered, overflowing.
-    this.#spillNow(
-      [...this.#inFlight, ...this.#buffer].map((b) => ({ seq: b.seq, line: JSON.stringify(b.row) })),
-    );
+    this.#spillNow([...this.#inFlight, ...this.#buffer]);
     this.#inFlight = [];
     this.#buffer = [];
     this.#bufferedChars = 0;
@@ -342,7 +338,7 @@ export class PredictionRecorder {
     this.#bufferedChars -= chars;
     if (this.#buffer.length > 0) this.#firstBufferedAt = performance.now();
     try {
-      this.#stats.stored += await this.#store.insert(batch.map((b) => b.row));
+      this.#stats.stored += await this.#store.insertLines(batch.map((b) => b.line));
       if (this.#closed) return true;
       this.#inFlight = [];
       this.#trimJournal();
@@ -356,7 +352,7 @@ export class PredictionRecorder {
       this.#inFlight = [];
       this.#buffer = [];
       this.#bufferedChars = 0;
-      this.#spillNow(spilled.map((b) => ({ seq: b.seq, line: JSON.stringify(b.row) })));
+      this.#spillNow(spilled);
       this.#trimJournal();
       return false;
     }
@@ -379,8 +375,8 @@ export class PredictionRecorder {
         this.#spill.remove(file);
         return true;
       }
-      const rows = next.value.flatMap((line) => this.#parseSpilled(line, file.path));
-      this.#stats.stored += await this.#store.insert(rows);
+      const lines = next.value.filter((line) => this.#readable(line, file.path));
+      this.#stats.stored += await this.#store.insertLines(lines);
       this.#succeeded();
       return true;
     } catch (error) {
@@ -393,17 +389,16 @@ export class PredictionRecorder {
     }
   }
 
-  #parseSpilled(line: string, path: string): PredictionRecordRow[] {
+  /** Whether a spilled line reads back as a record; an unreadable one is counted as dropped and logged. */
+  #readable(line: string, path: string): boolean {
     try {
-      const row = JSON.parse(line) as Partial<PredictionRecordRow>;
-      if (typeof row.record_id !== 'string' || typeof row.request_id !== 'string')
-        throw new Error('not a record');
-      return [spilledRow(row)];
+      predictionRowFromLine(line);
+      return true;
     } catch (error) {
       // A line cut short by a crash mid-write: nothing to recover.
       this.#stats.dropped += 1;
       this.#logger.warn({ err: error, path }, 'prediction records: skipping an unreadable spill line');
-      return [];
+      return false;
     }
   }
 
@@ -511,45 +506,4 @@ export class PredictionRecorder {
       this.#wake = done;
     });
   }
-}
-
-/**
- * A UUID version 7 (RFC 9562): 48 bits of epoch milliseconds, then random bits. Ids of one
- * moment sit together in the primary-key index, so inserts append to its right edge instead of
- * touching random pages (twice the insert rate of random UUIDs on SQLite).
- */
-export function timeOrderedId(now: number = Date.now()): string {
-  const random = randomUUID();
-  const time = now.toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
-}
-
-/** A row read back from a spill file, with every column present (older lines may lack new ones). */
-function spilledRow(row: Partial<PredictionRecordRow>): PredictionRecordRow {
-  return {
-    record_id: row.record_id as string,
-    request_id: row.request_id as string,
-    deployment: row.deployment ?? '',
-    deployment_revision: row.deployment_revision ?? 0,
-    model_name: row.model_name ?? '',
-    model_version: row.model_version ?? '',
-    model_digest: row.model_digest ?? null,
-    arm: row.arm ?? '',
-    caller: row.caller ?? '',
-    protocol: row.protocol ?? '',
-    received_at: row.received_at ?? 0,
-    completed_at: row.completed_at ?? 0,
-    latency_ms: row.latency_ms ?? 0,
-    status: row.status ?? 0,
-    error_code: row.error_code ?? null,
-    error_message: row.error_message ?? null,
-    recorded: row.recorded ?? 'hash',
-    input: row.input ?? null,
-    output: row.output ?? null,
-    input_hash: row.input_hash ?? null,
-    output_hash: row.output_hash ?? null,
-    label: row.label ?? null,
-    label_timestamp: row.label_timestamp ?? null,
-    label_actor: row.label_actor ?? null,
-  };
 }

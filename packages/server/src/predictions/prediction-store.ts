@@ -3,6 +3,7 @@ import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { StoreConnection } from '../store/database.js';
 import type { DialectName } from '../store/dialect.js';
 import type { Database, PredictionRecordRow } from '../store/schema.js';
+import { PREDICTION_COLUMNS, predictionRowFromLine } from './prediction-record.js';
 
 /** Filters of a prediction search; all optional, combined with AND. */
 export interface PredictionFilter {
@@ -23,37 +24,6 @@ export interface PredictionCursor {
   receivedAt: number;
   recordId: string;
 }
-
-/**
- * Every column, in insert order (the SQLite statements bind them positionally) and in the CSV export's
- * order (payloads last, as they are the widest).
- */
-export const PREDICTION_COLUMNS = [
-  'record_id',
-  'request_id',
-  'deployment',
-  'deployment_revision',
-  'model_name',
-  'model_version',
-  'model_digest',
-  'arm',
-  'caller',
-  'protocol',
-  'received_at',
-  'completed_at',
-  'latency_ms',
-  'status',
-  'error_code',
-  'error_message',
-  'recorded',
-  'input_hash',
-  'output_hash',
-  'input',
-  'output',
-  'label',
-  'label_timestamp',
-  'label_actor',
-] as const satisfies readonly (keyof PredictionRecordRow)[];
 
 /**
  * Rows per SQLite statement: one prepared multi-row insert per 200 rows (4 800 bound values,
@@ -122,6 +92,14 @@ export class PredictionStore {
       for (const chunk of chunks) inserted += await insertChunk(trx, chunk);
       return inserted;
     });
+  }
+
+  /**
+   * Inserts records given as lines (JSON-serialised rows, as the recorder keeps them); see
+   * {@link insert}. Returns how many were new.
+   */
+  async insertLines(lines: readonly string[]): Promise<number> {
+    return this.insert(lines.map(predictionRowFromLine));
   }
 
   /** Records matching `filter`, newest first (`received_at`, then `record_id`, descending), after `cursor`. */

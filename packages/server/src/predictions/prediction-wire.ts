@@ -1,12 +1,13 @@
 import type { PredictionPayloadKept, PredictionRecord } from '@keel/core';
 import type { PredictionRecordRow } from '../store/schema.js';
-import { PREDICTION_COLUMNS } from './prediction-store.js';
+import { PREDICTION_COLUMNS, sha256 } from './prediction-record.js';
 
 /**
  * A stored row as the API returns it: payloads and label parsed back into JSON values, absent
  * (NULL) fields left out. The JSON-lines export writes exactly this object per line.
  */
-export function toWirePrediction(row: PredictionRecordRow): PredictionRecord {
+export function toWirePrediction(stored: PredictionRecordRow): PredictionRecord {
+  const row = withPayloadHashes(stored);
   const record: PredictionRecord = {
     record_id: row.record_id,
     request_id: row.request_id,
@@ -54,8 +55,20 @@ export function csvLine(fields: readonly (string | number | null)[]): string {
  * A row as one line of the CSV export, columns in {@link PREDICTION_CSV_COLUMNS} order;
  * `input`, `output` and `label` are their JSON text.
  */
-export function csvLineOf(row: PredictionRecordRow): string {
+export function csvLineOf(stored: PredictionRecordRow): string {
+  const row = withPayloadHashes(stored);
   return csvLine(PREDICTION_CSV_COLUMNS.map((column) => row[column]));
+}
+
+/**
+ * The row with `input_hash` and `output_hash` filled in: the recorder stores a hash only in place
+ * of its payload (`toPredictionRow`), so a kept payload's hash is computed here, from the same text.
+ */
+export function withPayloadHashes(row: PredictionRecordRow): PredictionRecordRow {
+  const inputHash = row.input_hash ?? (row.input === null ? null : sha256(row.input));
+  const outputHash = row.output_hash ?? (row.output === null ? null : sha256(row.output));
+  if (inputHash === row.input_hash && outputHash === row.output_hash) return row;
+  return { ...row, input_hash: inputHash, output_hash: outputHash };
 }
 
 function csvField(value: string | number | null): string {

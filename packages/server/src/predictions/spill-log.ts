@@ -241,8 +241,9 @@ export class SpillLog {
 export const DEFAULT_JOURNAL_FILE_LINES = 10_000;
 
 /**
- * The write-ahead journal of a prediction recorder: every record is appended here, synchronously,
- * when it is recorded (before its call is answered), so a process killed with records still in
+ * The write-ahead journal of a prediction recorder: every record is appended here when it is
+ * recorded, before its call is answered (the records of one burst of calls share one `writeSync`,
+ * see {@link PredictionJournal.append}), so a process killed with records still in
  * memory loses none of them: the next recorder on the folder takes the journal over like a spill
  * file and replays it (inserts skip the records already stored). `writeSync` leaves the line in the
  * operating system's page cache: it survives the process (SIGKILL, OOM kill), not the machine.
@@ -266,6 +267,10 @@ export class PredictionJournal {
   #fileNumber = 0;
   #failures = 0;
   #active: { path: string; fd: number; maxSeq: number; lines: number } | undefined;
+  /** Lines appended but not written yet, and the sequence number of the last of them. */
+  #pending: string[] = [];
+  #pendingMaxSeq = 0;
+  readonly #flushPending = (): void => this.flush();
   /** Full files, oldest first, with the largest sequence number each holds. */
   readonly #full: { path: string; maxSeq: number }[] = [];
 
@@ -276,45 +281,66 @@ export class PredictionJournal {
   }
 
   /**
-   * Appends one record; `seq` must grow from call to call. Returns false, having logged why, when
-   * the disk refused it (the record is then only in memory, as without a journal).
+   * Appends one record; `seq` must grow from call to call. The lines appended during one
+   * synchronous stretch of code are written together, with one `writeSync`, by a microtask that
+   * the first of them queues: it runs before any promise reaction or microtask queued after that
+   * append — in a server, before the reply that follows the recording is written. A write the disk
+   * refuses is logged; its records are then only in memory, as without a journal.
    */
-  append(seq: number, line: string): boolean {
+  append(seq: number, line: string): void {
+    this.#pending.push(line);
+    this.#pendingMaxSeq = seq;
+    if (this.#pending.length === 1) queueMicrotask(this.#flushPending);
+  }
+
+  /** Writes the appended lines that wait for their microtask (a no-op when none does). */
+  flush(): void {
+    const lines = this.#pending;
+    if (lines.length === 0) return;
+    this.#pending = [];
+    let at = 0;
     try {
-      if (this.#active === undefined) {
-        mkdirSync(this.dir, { recursive: true });
-        this.#fileNumber += 1;
-        const path = join(
-          this.dir,
-          `journal-${process.pid}-${this.#processStart}-${this.#instance}-${this.#fileNumber}.jsonl`,
-        );
-        this.#active = { path, fd: openSync(path, 'a'), maxSeq: 0, lines: 0 };
+      while (at < lines.length) {
+        const active = this.#active ?? this.#open();
+        // Only the last line written is known to carry `#pendingMaxSeq`; a file closed before it
+        // holds smaller numbers, which the same bound covers.
+        const take = Math.min(lines.length - at, this.#maxFileLines - active.lines);
+        writeSync(active.fd, `${lines.slice(at, at + take).join('\n')}\n`);
+        at += take;
+        active.maxSeq = this.#pendingMaxSeq;
+        active.lines += take;
+        if (active.lines >= this.#maxFileLines) {
+          closeQuietly(active.fd);
+          this.#full.push({ path: active.path, maxSeq: active.maxSeq });
+          this.#active = undefined;
+        }
       }
-      const active = this.#active;
-      writeSync(active.fd, `${line}\n`);
-      active.maxSeq = seq;
-      active.lines += 1;
-      if (active.lines >= this.#maxFileLines) {
-        closeQuietly(active.fd);
-        this.#full.push({ path: active.path, maxSeq: active.maxSeq });
-        this.#active = undefined;
-      }
-      return true;
     } catch (error) {
       this.#failures += 1;
-      // Log the first failure, then every thousandth: this runs once per call.
-      if (this.#failures % 1000 === 1) {
+      // Log the first failure, then every hundredth: this runs once per burst of calls.
+      if (this.#failures % 100 === 1) {
         this.#logger.error(
-          { err: error, dir: this.dir, failures: this.#failures },
+          { err: error, dir: this.dir, failures: this.#failures, records: lines.length - at },
           'prediction records: cannot write the journal; records are in memory only until stored',
         );
       }
-      return false;
     }
+  }
+
+  #open(): { path: string; fd: number; maxSeq: number; lines: number } {
+    mkdirSync(this.dir, { recursive: true });
+    this.#fileNumber += 1;
+    const path = join(
+      this.dir,
+      `journal-${process.pid}-${this.#processStart}-${this.#instance}-${this.#fileNumber}.jsonl`,
+    );
+    this.#active = { path, fd: openSync(path, 'a'), maxSeq: 0, lines: 0 };
+    return this.#active;
   }
 
   /** Forgets the records below sequence `durableBelow` (they are stored or spilled). */
   trim(durableBelow: number): void {
+    this.flush();
     while (this.#full.length > 0 && (this.#full[0] as { maxSeq: number }).maxSeq < durableBelow) {
       const file = this.#full.shift() as { path: string };
       removeQuietly(file.path, this.#logger);
@@ -342,6 +368,7 @@ export class PredictionJournal {
 
   /** Closes the journal and renames its files as released: the next recorder replays them. */
   release(): void {
+    this.flush();
     const active = this.#active;
     if (active !== undefined) {
       closeQuietly(active.fd);

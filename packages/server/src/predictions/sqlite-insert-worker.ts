@@ -4,7 +4,7 @@
  * better-sqlite3 is synchronous: on the main thread, a batch insert stops the event loop for as
  * long as SQLite works (tens of microseconds per row, with the table's indexes), which a server
  * answering thousands of predictions a second cannot spare. The worker does that work beside it;
- * the main thread only copies the rows' values across. SQLite's own locking (WAL, a busy timeout,
+ * the main thread only hands the rows' JSON lines across. SQLite's own locking (WAL, a busy timeout,
  * `BEGIN IMMEDIATE`) orders the worker's transactions with the main connection's.
  *
  * Why a source string run with `new Worker(source, { eval: true })`: see `models/onnx/onnx-worker.ts`
@@ -13,8 +13,8 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { PredictionRecordRow } from '../store/schema.js';
-import { PREDICTION_COLUMNS, SQLITE_ROWS_PER_INSERT } from './prediction-store.js';
+import { PREDICTION_COLUMNS, PREDICTION_ROW_DEFAULTS } from './prediction-record.js';
+import { SQLITE_ROWS_PER_INSERT } from './prediction-store.js';
 
 /** Settings of a {@link SqliteInsertWorker}. */
 export interface SqliteInsertWorkerOptions {
@@ -29,6 +29,7 @@ interface WorkerData {
   path: string;
   busyTimeoutMs: number;
   columns: readonly string[];
+  defaults: Readonly<Record<string, string | number>>;
   rowsPerInsert: number;
 }
 
@@ -37,7 +38,7 @@ type Reply = { id: number; inserted: number } | { id: number; error: string } | 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driverPath);
-const { columns, rowsPerInsert, busyTimeoutMs } = workerData;
+const { columns, defaults, rowsPerInsert, busyTimeoutMs } = workerData;
 const width = columns.length;
 const db = new Database(workerData.path, { timeout: busyTimeoutMs });
 db.pragma('journal_mode = WAL');
@@ -63,6 +64,19 @@ function prepare() {
   });
   return (values, count) => transaction.immediate(values, count);
 }
+// Each line is a JSON-serialised row (see predictionRowFromLine, whose defaults these are).
+function valuesOf(lines) {
+  const values = new Array(lines.length * width);
+  let at = 0;
+  for (const line of lines) {
+    const row = JSON.parse(line);
+    for (let k = 0; k < width; k++) {
+      const value = row[columns[k]];
+      values[at++] = value === undefined || value === null ? (defaults[columns[k]] ?? null) : value;
+    }
+  }
+  return values;
+}
 parentPort.on('message', (message) => {
   if (message.close) {
     try { db.close(); } catch {}
@@ -71,7 +85,8 @@ parentPort.on('message', (message) => {
   }
   try {
     write ??= prepare();
-    parentPort.postMessage({ id: message.id, inserted: write(message.values, message.count) });
+    const lines = message.text.split('\\n');
+    parentPort.postMessage({ id: message.id, inserted: write(valuesOf(lines), lines.length) });
   } catch (error) {
     // Prepared again next time: the schema may have changed (a table renamed and back).
     write = undefined;
@@ -82,7 +97,7 @@ parentPort.on('message', (message) => {
 
 /**
  * Inserts prediction rows into a SQLite file from a worker thread; a drop-in for
- * `PredictionStore.insert` as the recorder's sink. Rows whose `record_id` is stored are skipped.
+ * `PredictionStore.insertLines` as the recorder's sink. Rows whose `record_id` is stored are skipped.
  * The worker starts on the first insert and is replaced if it dies; {@link close} stops it.
  *
  * @example
@@ -104,21 +119,19 @@ export class SqliteInsertWorker {
       path: options.path,
       busyTimeoutMs: options.busyTimeoutMs ?? 30_000,
       columns: PREDICTION_COLUMNS,
+      defaults: PREDICTION_ROW_DEFAULTS as Record<string, string | number>,
       rowsPerInsert: SQLITE_ROWS_PER_INSERT,
     };
   }
 
-  /** Inserts rows in one transaction; returns how many were new. */
-  async insert(rows: readonly PredictionRecordRow[]): Promise<number> {
-    if (rows.length === 0) return 0;
-    const width = PREDICTION_COLUMNS.length;
-    const values: unknown[] = new Array(rows.length * width);
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r] as PredictionRecordRow;
-      for (let k = 0; k < width; k++)
-        values[r * width + k] = row[PREDICTION_COLUMNS[k] as keyof PredictionRecordRow];
-    }
-    const reply = await this.#send({ values, count: rows.length });
+  /**
+   * Inserts records given as lines (JSON-serialised rows, as the recorder keeps them) in one
+   * transaction; returns how many were new. The lines cross to the worker as one string (a copy,
+   * not a structured clone of every value) and are parsed there, off the main thread.
+   */
+  async insertLines(lines: readonly string[]): Promise<number> {
+    if (lines.length === 0) return 0;
+    const reply = await this.#send({ text: lines.join('\n') });
     if ('error' in reply) throw new Error(`Inserting prediction records failed: ${reply.error}`);
     return 'inserted' in reply ? reply.inserted : 0;
   }

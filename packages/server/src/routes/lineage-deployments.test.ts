@@ -28,8 +28,8 @@ function prediction(i: number, deployment: string, version: string, arm = 'route
     receivedAt: 1_750_000_000_000 + i,
     completedAt: 1_750_000_000_001 + i,
     status: 200,
-    input: { inputs: [] },
-    output: { outputs: [] },
+    inputJson: '{"inputs":[]}',
+    outputJson: '{"outputs":[]}',
     recording: { mode: 'hash' },
   };
 }

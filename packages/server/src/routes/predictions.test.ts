@@ -31,8 +31,10 @@ function call(i: number, overrides: Partial<PredictionRecordInput> = {}): Predic
     receivedAt: T0 + i * 1000,
     completedAt: T0 + i * 1000 + 2.5,
     status: i % 5 === 4 ? 503 : 200,
-    input: { inputs: [[i, null, 'a,"b"\nc']], empty: [] },
-    ...(i % 5 === 4 ? { errorCode: 'TEMPORARILY_UNAVAILABLE' } : { output: { predictions: [i / 2] } }),
+    inputJson: JSON.stringify({ inputs: [[i, null, 'a,"b"\nc']], empty: [] }),
+    ...(i % 5 === 4
+      ? { errorCode: 'TEMPORARILY_UNAVAILABLE' }
+      : { outputJson: JSON.stringify({ predictions: [i / 2] }) }),
     recording: { mode: 'full' },
     ...overrides,
   };
@@ -224,7 +226,7 @@ describe.each(dialects)('prediction records API (%s)', (dialect) => {
       latency_ms: '2.5',
       status: '200',
       error_code: '',
-      input: '{"empty":[],"inputs":[[38,null,"a,\\"b\\"\\nc"]]}',
+      input: '{"inputs":[[38,null,"a,\\"b\\"\\nc"]],"empty":[]}',
       output: '{"predictions":[19]}',
       label: '',
     });

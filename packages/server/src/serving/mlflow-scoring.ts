@@ -84,9 +84,8 @@ export function scoringContentType(header: string | undefined): ScoringContentTy
 
 /**
  * The body of a `POST /invocations` as its content type reads it: the parsed JSON value (non-finite
- * tokens `NaN`, `Infinity` allowed, as MLflow's pandas reader does) or the CSV text as it is. Routes
- * that keep the request (prediction records) keep this value; {@link decodeScoringBody} turns it into
- * the model's input.
+ * tokens `NaN`, `Infinity` allowed, as MLflow's pandas reader does) or the CSV text as it is;
+ * {@link decodeScoringBody} turns it into the model's input.
  *
  * @throws BAD_REQUEST "Failed to parse input from JSON: …" for a JSON body that does not parse.
  *

@@ -33,7 +33,15 @@ export class UnsupportedMediaTypeError extends Error {
 /** A scoring body read by its content type. */
 export interface ScoringBody {
   kind: 'json' | 'csv';
+  /** The body as received. */
+  text: string;
   /** The parsed JSON value, or the CSV text. */
+  value: unknown;
+}
+
+/** An Open Inference Protocol request body: as received, and parsed. */
+export interface InferBody {
+  text: string;
   value: unknown;
 }
 
@@ -47,9 +55,11 @@ export const MLFLOW_CALL: CallProtocol<ScoringBody> = {
   read(request: FastifyRequest): ScoringBody {
     const contentType = scoringContentType(request.headers['content-type']);
     if (contentType.kind === 'unsupported') throw new UnsupportedMediaTypeError(contentType.message);
-    return { kind: contentType.kind, value: readScoringBody(contentType.kind, bodyText(request.body)) };
+    const text = bodyText(request.body);
+    return { kind: contentType.kind, text, value: readScoringBody(contentType.kind, text) };
   },
-  recordedInput: (body) => body.value,
+  // A JSON body is kept as sent (NaN and Infinity tokens included); CSV as a JSON string.
+  recordedInputJson: (body) => (body.kind === 'json' ? body.text : JSON.stringify(body.text)),
   async score(body, arm) {
     const { input, params } = decodeScoringBody(body.kind, body.value, arm.model);
     const output = await arm.predict(input, params);
@@ -61,14 +71,17 @@ export const MLFLOW_CALL: CallProtocol<ScoringBody> = {
  * The Open Inference Protocol's `infer` for deployments: `model_name` is the deployment's name,
  * `model_version` the version of the arm that answered. `infos` caches each model's tensor metadata.
  */
-export function openInferenceCall(infos: ModelInfos = new ModelInfos()): CallProtocol<unknown> {
+export function openInferenceCall(infos: ModelInfos = new ModelInfos()): CallProtocol<InferBody> {
   return {
     name: 'v2',
-    read: (request) => readInferBody(bodyText(request.body), request.headers),
-    recordedInput: (body) => body,
+    read(request) {
+      const text = bodyText(request.body);
+      return { text, value: readInferBody(text, request.headers) };
+    },
+    recordedInputJson: (body) => body.text,
     async score(body, arm, lease) {
       const info = infos.of(arm.model);
-      const { decoded, input, params } = prepareInfer(body, info);
+      const { decoded, input, params } = prepareInfer(body.value, info);
       const output = await arm.predict(input, params);
       return encodeInferResponse(output, decoded, {
         name: lease.deployment,

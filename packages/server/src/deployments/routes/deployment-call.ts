@@ -3,12 +3,12 @@
  * read the body, copy it to the shadow, score it, record exactly one prediction record per answered
  * call (and one per shadow call), and give the lease back once nothing uses it any more.
  */
-import { randomUUID } from 'node:crypto';
 import { type DeploymentSpec, KeelError, type ModelInput } from '@keel/core';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../../http/actor.js';
 import type { Model, ModelOutput } from '../../models/model.js';
-import type { PredictionRecordInput } from '../../predictions/prediction-record.js';
+import { type PredictionRecordInput, timeOrderedId } from '../../predictions/prediction-record.js';
+import { bodyText } from '../../serving/served-model.js';
 import { chooseArm, ROUTE_HEADER, ROUTING_KEY_HEADER, type RoutableArm } from './arm-routing.js';
 import type { DeploymentMetricLabels } from './deployment-metrics.js';
 
@@ -63,8 +63,8 @@ export interface CallProtocol<Body> {
    * call is recorded with the raw text as its input, and not copied to the shadow.
    */
   read(request: FastifyRequest): Body;
-  /** The request body as a prediction record keeps it (the parsed JSON, or the CSV text). */
-  recordedInput(body: Body): unknown;
+  /** The request body as a prediction record keeps it: JSON text (see `PredictionRecordInput.inputJson`). */
+  recordedInputJson(body: Body): string;
   /**
    * Decodes `body` for `arm`'s model, scores it through `arm.predict` and resolves with the JSON
    * response body. Rejects with a `KeelError` for an input the model cannot take.
@@ -88,10 +88,12 @@ export interface CallTarget {
 }
 
 /**
- * Serves one call: resolves with the response body (the route sends it), or rejects with the error to
- * answer (the scope's error handler sends it).
+ * Serves one call: resolves with the response body as JSON text (the route sends it as it is, and
+ * the prediction record keeps the same text), or rejects with the error to answer (the scope's
+ * error handler sends it).
  *
- * - The request id ({@link REQUEST_ID_HEADER}) is set on the response before anything can fail.
+ * - The request id ({@link REQUEST_ID_HEADER}) is set on the response before anything can fail; a
+ *   generated one is a UUID version 7 (time-ordered, so the records' request-id index grows at its end).
  * - `runtime.lease` failing (unknown deployment 404, not ready 503) and an explicit version no arm
  *   serves (404) are answered without a record: no arm was chosen, so no model version answered.
  * - From the moment an arm is chosen (named in {@link ROUTE_HEADER} on the response), the call is
@@ -106,7 +108,7 @@ export async function serveCall<Body>(
   reply: FastifyReply,
   target: CallTarget,
   protocol: CallProtocol<Body>,
-): Promise<unknown> {
+): Promise<string> {
   const receivedAt = nowMs() - reply.elapsedTime;
   const requestId = requestIdOf(request);
   reply.header(REQUEST_ID_HEADER, requestId);
@@ -146,20 +148,22 @@ export async function serveCall<Body>(
       protocol: protocol.name,
       lease,
     };
-    let input: unknown = typeof request.body === 'string' ? request.body : '';
+    let inputJson: string | undefined;
     try {
       const body = protocol.read(request);
-      input = protocol.recordedInput(body);
+      inputJson = protocol.recordedInputJson(body);
       const { shadow } = lease;
       if (shadow !== undefined) {
-        const copy = { input, score: () => protocol.score(body, shadow, lease) };
+        const copy = { inputJson, score: () => protocol.score(body, shadow, lease) };
         copyToShadow(resources, call, shadow, holders, copy, request.log);
       }
-      const output = await protocol.score(body, arm, lease);
-      record(resources, request.log, call, arm, { receivedAt, status: 200, input, output });
-      return output;
+      const outputJson = JSON.stringify(await protocol.score(body, arm, lease));
+      record(resources, request.log, call, arm, { receivedAt, status: 200, inputJson, outputJson });
+      return outputJson;
     } catch (error) {
-      record(resources, request.log, call, arm, { receivedAt, input, ...errorFacts(error) });
+      // An unreadable body is kept as the text received.
+      inputJson ??= JSON.stringify(bodyText(request.body));
+      record(resources, request.log, call, arm, { receivedAt, inputJson, ...errorFacts(error) });
       throw error;
     }
   } finally {
@@ -179,8 +183,8 @@ interface CallFacts {
 interface Outcome {
   receivedAt: number;
   status: number;
-  input: unknown;
-  output?: unknown;
+  inputJson: string;
+  outputJson?: string;
   errorCode?: string;
   errorMessage?: string;
 }
@@ -195,18 +199,18 @@ function copyToShadow(
   call: CallFacts,
   shadow: ServingArm,
   holders: LeaseHolders,
-  copy: { input: unknown; score: () => Promise<unknown> },
+  copy: { inputJson: string; score: () => Promise<unknown> },
   log: FastifyBaseLogger,
 ): void {
-  const { input } = copy;
+  const { inputJson } = copy;
   holders.add();
   setImmediate(async () => {
     const receivedAt = nowMs();
     try {
-      const output = await copy.score();
-      record(resources, log, call, shadow, { receivedAt, status: 200, input, output }, SHADOW_ARM);
+      const outputJson = JSON.stringify(await copy.score());
+      record(resources, log, call, shadow, { receivedAt, status: 200, inputJson, outputJson }, SHADOW_ARM);
     } catch (error) {
-      record(resources, log, call, shadow, { receivedAt, input, ...errorFacts(error) }, SHADOW_ARM);
+      record(resources, log, call, shadow, { receivedAt, inputJson, ...errorFacts(error) }, SHADOW_ARM);
     } finally {
       holders.drop();
     }
@@ -237,8 +241,8 @@ function record(
     status: outcome.status,
     ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
     ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
-    input: outcome.input,
-    ...(outcome.output === undefined ? {} : { output: outcome.output }),
+    inputJson: outcome.inputJson,
+    ...(outcome.outputJson === undefined ? {} : { outputJson: outcome.outputJson }),
     recording: lease.spec.recording ?? { mode: 'full' },
   };
   try {
@@ -284,10 +288,10 @@ class LeaseHolders {
   }
 }
 
-/** The caller's request id when it is usable (1–256 printable ASCII characters), else a new UUID. */
+/** The caller's request id when it is usable (1–256 printable ASCII characters), else a new UUID v7. */
 function requestIdOf(request: FastifyRequest): string {
   const given = headerValue(request, REQUEST_ID_HEADER);
-  return given !== undefined && /^[\x21-\x7e]{1,256}$/.test(given) ? given : randomUUID();
+  return given !== undefined && /^[\x21-\x7e]{1,256}$/.test(given) ? given : timeOrderedId();
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

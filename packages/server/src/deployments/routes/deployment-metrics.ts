@@ -1,12 +1,22 @@
 /**
  * Prometheus metrics of the deployments a server hosts (issue 6, "Operations"): the model server's
- * series (`keel_serving_*`, see `ServingMetrics`) labelled by deployment, arm and model version.
+ * series (`keel_serving_*`, see `ServingMetrics`) labelled by deployment, arm and model version, and
+ * the deployments' admission control and load status (`keel_deployment_*`).
  */
+import { Counter, Gauge } from 'prom-client';
 import type { BatchObserver } from '../../serving/batcher.js';
 import { ServingMetrics, type ServingProtocol } from '../../serving/serving-metrics.js';
+import type { DeploymentServingState, DeploymentStatusObserver } from '../runtime/deployment-status.js';
 
 /** Label names added to every `keel_serving_*` series of a deployment server. */
 export const DEPLOYMENT_METRIC_LABELS = ['deployment', 'arm', 'model', 'version'] as const;
+
+/**
+ * Why a call was refused before any arm answered it: the `reason` label of
+ * `keel_deployment_rejected_requests_total`. `concurrency`: the deployment had
+ * `resources.maxConcurrentRequests` calls in flight (429).
+ */
+export type RejectionReason = 'concurrency';
 
 /** Who answered a call, as the metrics label it; a field left out is labelled `""`. */
 export interface DeploymentMetricLabels {
@@ -30,18 +40,39 @@ export interface DeploymentMetricLabels {
  * | `keel_serving_batch_rows` / `keel_serving_batch_requests` | histogram | – |
  * | `keel_serving_queue_rows` | gauge | – |
  *
+ * and the admission control's series, labelled by `deployment` only:
+ *
+ * | Name | Type | Other labels |
+ * |---|---|---|
+ * | `keel_deployment_rejected_requests_total` | counter | reason ({@link RejectionReason}) |
+ * | `keel_deployment_requests_in_flight` | gauge | – |
+ *
  * A call refused before an arm was chosen (unknown deployment, not ready) has empty `arm`, `model` and
  * `version` (and an empty `deployment` when the deployment does not exist, so that clients cannot
  * create series by inventing names). Batch sizes and queue depth come from each arm's micro-batcher
  * through {@link batchObserver}, which the deployment runtime calls when it builds an arm.
+ *
+ * Two more series, labelled by `deployment` only, come from the runtime (pass the metrics as its
+ * `statusObserver`):
+ *
+ * | Name | Type | Meaning |
+ * |---|---|---|
+ * | `keel_deployment_degraded` | gauge | 1 while an older snapshot serves because the latest failed to resolve or load, else 0 |
+ * | `keel_deployment_load_failures_total` | counter | failed attempts to resolve or load the deployment |
+ *
+ * Both appear (at 0) once the runtime lists the deployment and go when it stops hosting it.
  *
  * @example
  * const metrics = new DeploymentMetrics();
  * const runtime = new DeploymentRuntime({ ..., batchObserver: (labels) => metrics.batchObserver(labels) });
  * registerDeploymentServingRoutes(app, { runtime, recorder, metrics });
  */
-export class DeploymentMetrics {
+export class DeploymentMetrics implements DeploymentStatusObserver {
   readonly #metrics: ServingMetrics;
+  readonly #degraded: Gauge<'deployment'>;
+  readonly #loadFailures: Counter<'deployment'>;
+  readonly #rejected: Counter<'deployment' | 'reason'>;
+  readonly #inFlight: Gauge<'deployment'>;
 
   /** @param options.processMetrics also export Node's process metrics (once per process). @default false */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -49,6 +80,58 @@ export class DeploymentMetrics {
       labelNames: DEPLOYMENT_METRIC_LABELS,
       processMetrics: options.processMetrics ?? false,
     });
+    const registers = [this.#metrics.registry];
+    this.#rejected = new Counter({
+      name: 'keel_deployment_rejected_requests_total',
+      help: 'Calls to a deployment refused before any arm answered them, by deployment and reason.',
+      labelNames: ['deployment', 'reason'],
+      registers,
+    });
+    this.#inFlight = new Gauge({
+      name: 'keel_deployment_requests_in_flight',
+      help: 'Calls a deployment is answering now (admitted and not yet answered), by deployment.',
+      labelNames: ['deployment'],
+      registers,
+    });
+    this.#degraded = new Gauge({
+      name: 'keel_deployment_degraded',
+      help: 'Whether an older snapshot serves the deployment because its latest revision (or reference) failed to resolve or load (1) or not (0).',
+      labelNames: ['deployment'],
+      registers,
+    });
+    this.#loadFailures = new Counter({
+      name: 'keel_deployment_load_failures_total',
+      help: 'Failed attempts to resolve or load the models of the deployment.',
+      labelNames: ['deployment'],
+      registers,
+    });
+  }
+
+  /** Counts one failed attempt to resolve or load `deployment`. */
+  loadFailed(deployment: string): void {
+    this.#loadFailures.inc({ deployment });
+  }
+
+  /** Sets `keel_deployment_degraded` of `deployment`; `undefined` drops its load series. */
+  stateChanged(deployment: string, state: DeploymentServingState | undefined): void {
+    if (state === undefined) {
+      this.#degraded.remove({ deployment });
+      this.#loadFailures.remove({ deployment });
+      return;
+    }
+    this.#degraded.set({ deployment }, state === 'degraded' ? 1 : 0);
+    // Exported at 0 from the start, so that rate() and increase() see the first failure.
+    this.#loadFailures.inc({ deployment }, 0);
+  }
+
+  /** Counts one call to `deployment` refused for `reason`. */
+  observeRejection(deployment: string, reason: RejectionReason): void {
+    this.#rejected.inc({ deployment, reason });
+  }
+
+  /** Sets how many calls `deployment` is answering now. */
+  setInFlight(deployment: string, calls: number): void {
+    this.#inFlight.set({ deployment }, calls);
   }
 
   /** Counts one answered call and its latency. */

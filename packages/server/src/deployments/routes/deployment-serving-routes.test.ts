@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelInput, Signature } from '@keel/core';
@@ -82,6 +83,23 @@ const INFER_BODY = {
   inputs: [{ name: 'input', shape: [2, FEATURES], datatype: 'FP32', data: ROWS.flat() }],
 };
 
+/** The value of the series `name` whose labels include `labels`, from `server`'s `/metrics`. */
+async function metricValue(
+  server: FastifyInstance,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number | undefined> {
+  const text = (await server.inject({ method: 'GET', url: '/metrics' })).body;
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith(`${name}{`) &&
+        Object.entries(labels).every(([key, value]) => l.includes(`${key}="${value}"`)),
+    );
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 describe('deployment serving routes', () => {
   let dir: string;
   const models: Model[] = [];
@@ -103,6 +121,15 @@ describe('deployment serving routes', () => {
     workerCount: 1,
     predict: async (input) => {
       await heldGate.opened;
+      return echo(input);
+    },
+  });
+  let limitGate = new Gate();
+  const blocking = new ScriptedModel({
+    name: 'blocking',
+    workerCount: 2,
+    predict: async (input) => {
+      await limitGate.opened;
       return echo(input);
     },
   });
@@ -195,6 +222,10 @@ describe('deployment serving routes', () => {
     runtime.set('tiny-queue', {
       arms: [{ name: 'main', model: held, modelName: 'held', modelVersion: '1', maxQueueRows: 2 }],
     });
+    runtime.set('limited', {
+      arms: [{ name: 'main', model: blocking, modelName: 'blocking', modelVersion: '1' }],
+      resources: { maxConcurrentRequests: 2 },
+    });
 
     app = Fastify();
     installErrorHandler(app);
@@ -244,20 +275,24 @@ describe('deployment serving routes', () => {
         receivedAt: expect.any(Number),
         completedAt: expect.any(Number),
         status: 200,
-        input: SCORING_BODY,
-        output: res.json(),
+        inputJson: JSON.stringify(SCORING_BODY),
+        outputJson: res.body,
         recording: { mode: 'full' },
       });
       expect(record.completedAt).toBeGreaterThanOrEqual(record.receivedAt);
       expect(Math.abs(record.receivedAt - Date.now())).toBeLessThan(60_000);
     });
 
-    it('generates a UUID request id when the caller sends none, and records the caller, never a secret', async () => {
+    it('generates a UUID v7 request id when the caller sends none, and records the caller, never a secret', async () => {
       const basic = `Basic ${Buffer.from('bob:hunter2').toString('base64')}`;
       const res = await invoke('fraud', SCORING_BODY, { authorization: basic });
       expect(res.statusCode).toBe(200);
       const requestId = String(res.headers['x-request-id']);
-      expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      // Time-ordered: its first 48 bits are the epoch milliseconds of the call.
+      expect(
+        Math.abs(Number.parseInt(requestId.replace('-', '').slice(0, 12), 16) - Date.now()),
+      ).toBeLessThan(60_000);
       const [record] = recordsOf(requestId);
       expect(record?.caller).toBe('bob');
       expect(JSON.stringify(record)).not.toContain('hunter2');
@@ -280,7 +315,7 @@ describe('deployment serving routes', () => {
           modelName: 'fraud-columns',
           modelVersion: '4',
           status: 200,
-          input: csv,
+          inputJson: JSON.stringify(csv),
           recording: { mode: 'sample', sampleRate: 0.5 },
         }),
       ]);
@@ -300,11 +335,11 @@ describe('deployment serving routes', () => {
           status: 415,
           errorCode: 'BAD_REQUEST',
           errorMessage: res.body,
-          input: JSON.stringify(SCORING_BODY),
+          inputJson: JSON.stringify(JSON.stringify(SCORING_BODY)),
           arm: res.headers['x-keel-route'],
         }),
       ]);
-      expect(recordsOf('req-415')[0]).not.toHaveProperty('output');
+      expect(recordsOf('req-415')[0]).not.toHaveProperty('outputJson');
     });
 
     it('answers malformed JSON and an input that does not fit the signature with 400, recorded', async () => {
@@ -312,7 +347,11 @@ describe('deployment serving routes', () => {
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error_code).toBe('BAD_REQUEST');
       expect(recordsOf('req-bad-json')).toEqual([
-        expect.objectContaining({ status: 400, errorCode: 'BAD_REQUEST', input: '{"inputs": [1, 2' }),
+        expect.objectContaining({
+          status: 400,
+          errorCode: 'BAD_REQUEST',
+          inputJson: JSON.stringify('{"inputs": [1, 2'),
+        }),
       ]);
 
       const wrongShape = { inputs: { input: [[1, 2, 3]] } };
@@ -324,7 +363,7 @@ describe('deployment serving routes', () => {
           status: 400,
           errorCode: 'INVALID_PARAMETER_VALUE',
           errorMessage: misfit.json().message,
-          input: wrongShape,
+          inputJson: JSON.stringify(wrongShape),
         }),
       ]);
     });
@@ -434,8 +473,8 @@ describe('deployment serving routes', () => {
           arm: 'canary',
           modelVersion: '2',
           status: 200,
-          input: INFER_BODY,
-          output: body,
+          inputJson: JSON.stringify(INFER_BODY),
+          outputJson: res.body,
         }),
       ]);
     });
@@ -465,13 +504,15 @@ describe('deployment serving routes', () => {
         expect.objectContaining({
           status: 400,
           errorCode: 'BAD_REQUEST',
-          input: { inputs: [] },
+          inputJson: '{"inputs":[]}',
           protocol: 'v2',
         }),
       ]);
       const notJson = await infer('fraud', 'inputs=1', { 'x-request-id': 'req-v2-json' });
       expect(notJson.statusCode).toBe(400);
-      expect(recordsOf('req-v2-json')).toEqual([expect.objectContaining({ status: 400, input: 'inputs=1' })]);
+      expect(recordsOf('req-v2-json')).toEqual([
+        expect.objectContaining({ status: 400, inputJson: JSON.stringify('inputs=1') }),
+      ]);
     });
 
     it('serves model metadata and readiness per deployment and version', async () => {
@@ -518,18 +559,19 @@ describe('deployment serving routes', () => {
         modelDigest: 'sha256:9999',
         deployment: 'shadowed',
         status: 200,
-        input: SCORING_BODY,
+        inputJson: JSON.stringify(SCORING_BODY),
         protocol: 'mlflow',
       });
-      expectForward((copy.output as { predictions: unknown }).predictions, LAYERS_B);
+      expectForward(JSON.parse(copy.outputJson as string).predictions, LAYERS_B);
 
       const v2 = await infer('shadowed', INFER_BODY, { 'x-request-id': 'req-shadow-v2' });
       expect(v2.json().model_version).toBe('1');
       await recorder.until(() => recordsOf('req-shadow-v2').length === 2);
-      expect(recordsOf('req-shadow-v2').find((r) => r.arm === 'shadow')).toMatchObject({
-        arm: 'shadow',
-        protocol: 'v2',
-        output: { model_name: 'shadowed', model_version: '9' },
+      const shadowV2 = recordsOf('req-shadow-v2').find((r) => r.arm === 'shadow');
+      expect(shadowV2).toMatchObject({ arm: 'shadow', protocol: 'v2' });
+      expect(JSON.parse(shadowV2?.outputJson as string)).toMatchObject({
+        model_name: 'shadowed',
+        model_version: '9',
       });
     });
 
@@ -621,6 +663,113 @@ describe('deployment serving routes', () => {
       heldGate.open();
       for (const res of await Promise.all([first, ...queued])) expect(res.statusCode).toBe(200);
     }
+  });
+
+  describe('admission control (resources.maxConcurrentRequests = 2)', () => {
+    const MESSAGE =
+      "Deployment 'limited' has 2 requests in flight (its limit, resources.maxConcurrentRequests); retry later";
+
+    function callLimited(protocol: 'mlflow' | 'v2', id: string, server = app) {
+      const v2 = protocol === 'v2';
+      return server.inject({
+        method: 'POST',
+        url: v2 ? '/v2/models/limited/infer' : '/deployments/limited/invocations',
+        headers: { 'content-type': 'application/json', 'x-request-id': id },
+        payload: v2
+          ? { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] }
+          : { inputs: [[1, 2]] },
+      });
+    }
+
+    const inFlight = (server = app) =>
+      metricValue(server, 'keel_deployment_requests_in_flight', { deployment: 'limited' });
+
+    async function until(predicate: () => Promise<boolean>): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      while (!(await predicate())) {
+        if (Date.now() > deadline) throw new Error('condition not reached in 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }
+
+    it('answers the third concurrent call 429 with Retry-After in each protocol’s shape, unrecorded, and admits again once calls finish', async () => {
+      limitGate = new Gate();
+      // One call per protocol: the limit covers both.
+      const admitted = [callLimited('mlflow', 'req-limit-0'), callLimited('v2', 'req-limit-1')];
+      await until(async () => (await inFlight()) === 2);
+
+      const refused = await callLimited('mlflow', 'req-limit-2');
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.json()).toEqual({ error_code: 'RESOURCE_EXHAUSTED', message: MESSAGE });
+      expect(refused.headers['x-keel-route']).toBeUndefined();
+      const refusedV2 = await callLimited('v2', 'req-limit-3');
+      expect(refusedV2.statusCode).toBe(429);
+      expect(refusedV2.headers['retry-after']).toBe('1');
+      expect(refusedV2.json()).toEqual({ error: MESSAGE });
+      expect(recordsOf('req-limit-2')).toEqual([]);
+      expect(recordsOf('req-limit-3')).toEqual([]);
+
+      limitGate.open();
+      for (const res of await Promise.all(admitted)) expect(res.statusCode).toBe(200);
+      expect(await inFlight()).toBe(0);
+      const again = await Promise.all([
+        callLimited('mlflow', 'req-limit-4'),
+        callLimited('v2', 'req-limit-5'),
+      ]);
+      expect(again.map((res) => res.statusCode)).toEqual([200, 200]);
+      expect(await inFlight()).toBe(0);
+
+      const rejected = { deployment: 'limited', reason: 'concurrency' };
+      expect(await metricValue(app, 'keel_deployment_rejected_requests_total', rejected)).toBe(2);
+      for (const protocol of ['mlflow', 'oip']) {
+        const labels = { deployment: 'limited', arm: '', protocol, status: '429' };
+        expect(await metricValue(app, 'keel_serving_requests_total', labels)).toBe(1);
+      }
+    });
+
+    it('keeps the slot of a call whose client disconnected until the model answered, then frees it', async () => {
+      const server = Fastify();
+      installErrorHandler(server);
+      registerDeploymentServingRoutes(server, { runtime, recorder, metrics: new DeploymentMetrics() });
+      await server.listen({ port: 0, host: '127.0.0.1' });
+      try {
+        limitGate = new Gate();
+        const address = server.server.address();
+        const port = typeof address === 'object' && address !== null ? address.port : 0;
+        const calls = blocking.calls.length;
+        const client = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/deployments/limited/invocations',
+          headers: { 'content-type': 'application/json' },
+        });
+        client.on('error', () => undefined);
+        client.end(JSON.stringify({ inputs: [[1, 2]] }));
+        while (blocking.calls.length === calls) await new Promise((r) => setTimeout(r, 2));
+        client.destroy();
+        await new Promise((r) => setTimeout(r, 50));
+        // The model still works on the abandoned call: it keeps its slot.
+        expect(await inFlight(server)).toBe(1);
+
+        limitGate.open();
+        await until(async () => (await inFlight(server)) === 0);
+        // Released exactly once: two calls are admitted again, and a third is not.
+        limitGate = new Gate();
+        const two = [
+          callLimited('mlflow', 'req-after-abort-0', server),
+          callLimited('v2', 'req-after-abort-1', server),
+        ];
+        await until(async () => (await inFlight(server)) === 2);
+        expect((await callLimited('mlflow', 'req-after-abort-2', server)).statusCode).toBe(429);
+        limitGate.open();
+        expect((await Promise.all(two)).map((res) => res.statusCode)).toEqual([200, 200]);
+        expect(await inFlight(server)).toBe(0);
+      } finally {
+        await server.close();
+      }
+    });
   });
 
   it('serves /metrics labelled by deployment, arm and model version', async () => {
@@ -727,9 +876,10 @@ describe('deployment serving routes', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-request-id')).toBe('req-socket');
       expect(res.headers.get('x-keel-route')).toBe('main');
-      const body = (await res.json()) as { predictions: unknown };
-      expectForward(body.predictions, LAYERS_A);
-      expect(recordsOf('req-socket')).toEqual([expect.objectContaining({ status: 200, output: body })]);
+      const text = await res.text();
+      expectForward((JSON.parse(text) as { predictions: unknown }).predictions, LAYERS_A);
+      // The record keeps the very bytes the client got.
+      expect(recordsOf('req-socket')).toEqual([expect.objectContaining({ status: 200, outputJson: text })]);
     } finally {
       await server.close();
     }

@@ -9,6 +9,8 @@ import { DEFAULT_SERVING_BODY_LIMIT } from '../../serving/model-server.js';
 import { installOpenInferenceErrors, type ModelMetadataResponse } from '../../serving/open-inference.js';
 import { acceptTextBodies, retryAfterOn503 } from '../../serving/served-model.js';
 import type { ServingProtocol } from '../../serving/serving-metrics.js';
+import type { DeploymentRuntimeStatus, DeploymentStatusSource } from '../runtime/deployment-status.js';
+import { DeploymentAdmission } from './admission.js';
 import { armsServing, ROUTE_HEADER } from './arm-routing.js';
 import { MLFLOW_CALL, ModelInfos, openInferenceCall, UnsupportedMediaTypeError } from './call-protocols.js';
 import {
@@ -35,6 +37,11 @@ export interface DeploymentServingRoutesOptions {
   random?: () => number;
   /** Serve `GET /metrics` with {@link DeploymentServingRoutesOptions.metrics}. @default true */
   metricsRoute?: boolean;
+  /**
+   * Where `/deployments/{name}/ready` reads each deployment's state, revisions and latest error
+   * (the `DeploymentRuntime`). @default none: the body is `{name, ready}` only
+   */
+  statuses?: DeploymentStatusSource;
 }
 
 interface DeploymentParams {
@@ -52,7 +59,9 @@ interface DeploymentParams {
  *   for an unsupported content type, 400 for a malformed body or one that does not fit the signature
  *   of the arm's model) → `{"predictions": …}`;
  * - `GET /deployments/{name}/ping` and `…/health` → 200 `"\n"` when every route's model is ready, else 503;
- * - `GET /deployments/{name}/ready` → 200 `{name, ready: true}` or 503 `{name, ready: false}`.
+ * - `GET /deployments/{name}/ready` → 200 `{name, ready: true, …}` or 503 `{name, ready: false, …}`,
+ *   with `state`, `desired_revision`, `serving_revision` and `error` from `statuses` (see
+ *   `DeploymentRuntimeStatus`).
  *
  * Open Inference Protocol (`serving-and-monitoring.md` §1), `{name}` being the deployment's name:
  * - `POST /v2/models/{name}/infer` → an inference response whose `model_version` is the answering arm's;
@@ -89,6 +98,7 @@ export function registerDeploymentServingRoutes(
     random: options.random ?? Math.random,
     labels: new WeakMap<FastifyRequest, DeploymentMetricLabels>(),
   };
+  const admission = new DeploymentAdmission({ runtime, metrics, labels: resources.labels });
   const observe = (scope: FastifyInstance, protocol: ServingProtocol) => {
     scope.addHook('onResponse', (request, reply, done) => {
       metrics.observeRequest(
@@ -105,8 +115,9 @@ export function registerDeploymentServingRoutes(
   app.register((scope, _options, done) => {
     acceptTextBodies(scope, bodyLimit);
     retryAfterOn503(scope);
+    admission.install(scope);
     observe(scope, 'mlflow');
-    mlflowRoutes(scope, resources);
+    mlflowRoutes(scope, resources, options.statuses);
     done();
   });
   app.register(
@@ -114,6 +125,7 @@ export function registerDeploymentServingRoutes(
       acceptTextBodies(scope, bodyLimit);
       installOpenInferenceErrors(scope);
       retryAfterOn503(scope);
+      admission.install(scope);
       observe(scope, 'oip');
       openInferenceRoutes(scope, resources);
       done();
@@ -127,7 +139,11 @@ export function registerDeploymentServingRoutes(
   }
 }
 
-function mlflowRoutes(scope: FastifyInstance, resources: CallResources): void {
+function mlflowRoutes(
+  scope: FastifyInstance,
+  resources: CallResources,
+  statuses: DeploymentStatusSource | undefined,
+): void {
   for (const url of ['/deployments/:name/ping', '/deployments/:name/health']) {
     scope.get<{ Params: DeploymentParams }>(url, async (request, reply) => {
       const ready = readiness(resources.runtime, request.params.name);
@@ -140,10 +156,10 @@ function mlflowRoutes(scope: FastifyInstance, resources: CallResources): void {
   scope.get<{ Params: DeploymentParams }>('/deployments/:name/ready', async (request, reply) => {
     const { name } = request.params;
     const ready = readiness(resources.runtime, name);
-    return reply.status(ready ? 200 : 503).send({ name, ready });
+    return reply.status(ready ? 200 : 503).send({ name, ready, ...readyDetails(statuses?.statusOf(name)) });
   });
   scope.post<{ Params: DeploymentParams }>('/deployments/:name/invocations', async (request, reply) => {
-    let output: unknown;
+    let output: string;
     try {
       output = await serveCall(resources, request, reply, { deployment: request.params.name }, MLFLOW_CALL);
     } catch (error) {
@@ -190,8 +206,9 @@ function openInferenceRoutes(scope: FastifyInstance, resources: CallResources): 
   }
 }
 
-function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
-  return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
+/** Sends JSON text as it is (serialised once, by `serveCall`, for the reply and the record alike). */
+function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }
 
 /** Runs `read` on a lease of `name` and gives the lease back at once. */
@@ -219,6 +236,17 @@ function readiness(runtime: ServingLeases, name: string, version?: string): bool
     if (error instanceof KeelError && error.code === 'TEMPORARILY_UNAVAILABLE') return false;
     throw error;
   }
+}
+
+/** The part of a deployment's status the `/ready` body carries (nothing when there is no status). */
+function readyDetails(status: DeploymentRuntimeStatus | undefined) {
+  if (status === undefined) return {};
+  return {
+    state: status.state,
+    desired_revision: status.desired_revision,
+    ...(status.serving_revision !== undefined ? { serving_revision: status.serving_revision } : {}),
+    ...(status.error !== undefined ? { error: status.error } : {}),
+  };
 }
 
 /** The arm whose model metadata describes the deployment: see {@link registerDeploymentServingRoutes}. */

@@ -1,14 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { type Deployment, KeelError, type ModelInput, serializeMLmodel } from '@keel/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportLinearModel, exportMlp } from '../../../../sdk/src/onnx/index.js';
+import { joinArtifactPath } from '../../artifacts/artifact-path.js';
 import { LocalArtifactStore } from '../../artifacts/local/local-artifact-store.js';
 import { systemActor } from '../../changes/change.js';
 import type { ModelOutput } from '../../models/model.js';
 import { createServices, type Services } from '../../services/services.js';
 import type { BatchObserver } from '../../serving/batcher.js';
+import { countingArtifactStore } from '../../testing/counting-artifact-store.js';
 import { onnxModelFiles, registerModelVersion } from '../../testing/registered-models.js';
 import { float32Tensors } from '../../testing/serving-fixtures.js';
 import { createTestStore, type TestStore, testDialects } from '../../testing/test-stores.js';
@@ -159,8 +162,20 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
     lease.release();
     other.release();
 
-    expect(runtime.status('canary')).toMatchObject({ ready: true, revision: 1, error: undefined });
-    expect(runtime.status('canary')?.arms.map((a) => `${a.arm}=${a.modelVersion}`)).toEqual([
+    expect(runtime.statusOf('canary')).toMatchObject({
+      deployment: 'canary',
+      state: 'serving',
+      desired_revision: 1,
+      serving_revision: 1,
+    });
+    expect(runtime.statusOf('canary')?.error).toBeUndefined();
+    expect(runtime.statusOf('canary')?.arms[0]).toEqual({
+      name: 'stable',
+      model_name: 'fraud',
+      model_version: '1',
+      model_digest: lease.arms[0]?.modelDigest,
+    });
+    expect(runtime.statusOf('canary')?.arms.map((a) => `${a.name}=${a.model_version}`)).toEqual([
       'stable=1',
       'next=2',
       'shadow=2',
@@ -174,7 +189,7 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
 
     expect(keelError(() => runtime.lease('nope')).code).toBe('RESOURCE_DOES_NOT_EXIST');
     expect(runtime.ready('nope')).toBe(false);
-    expect(runtime.status('nope')).toBeUndefined();
+    expect(runtime.statusOf('nope')).toBeUndefined();
   });
 
   it('moves to a new alias target under continuous load without failing a request', async () => {
@@ -227,7 +242,7 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
     }
     // The old snapshot drained and let go of version 1, which nothing else uses.
     await vi.waitFor(() => expect(versionsLoaded(runtime)).toEqual(['fraud/2:1']), { timeout: 5000 });
-    expect(runtime.status('live')).toMatchObject({ ready: true, revision: 1 });
+    expect(runtime.statusOf('live')).toMatchObject({ state: 'serving', serving_revision: 1 });
   });
 
   it('keeps an old snapshot, and its model, until the last lease taken on it is released', async () => {
@@ -304,8 +319,11 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
       const error = keelError(() => runtime.lease(name));
       expect(error.code).toBe('TEMPORARILY_UNAVAILABLE');
       expect(error.message).toContain('cannot resolve its models');
-      expect(runtime.status(name)).toMatchObject({ ready: false, revision: undefined, arms: [] });
-      expect(runtime.status(name)?.error).toContain('revision 1 cannot resolve its models');
+      const status = runtime.statusOf(name);
+      expect(status).toMatchObject({ state: 'failed', desired_revision: 1, arms: [] });
+      expect(status?.serving_revision).toBeUndefined();
+      expect(status?.error).toMatchObject({ revision: 1 });
+      expect(status?.error?.message).toContain('cannot resolve its models');
     }
     // The next poll picks up the alias once it exists.
     await services.registry.setAlias('fraud', 'challenger', '2', actor);
@@ -351,13 +369,121 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
     expect(lease.arms[0]?.modelVersion).toBe('1');
     expect(await predictOnce(lease)).toBe('1');
     lease.release();
-    expect(runtime.status('holds')?.error).toContain('revision 1 cannot load its models');
-    expect(runtime.status('holds')?.error).toContain('no supported flavor');
+    expect(runtime.statusOf('holds')).toMatchObject({
+      state: 'degraded',
+      desired_revision: 1,
+      serving_revision: 1,
+      error: { revision: 1 },
+    });
+    expect(runtime.statusOf('holds')?.error?.message).toContain('cannot load its models');
+    expect(runtime.statusOf('holds')?.error?.message).toContain('no supported flavor');
     // A deployment that never loaded stays not ready.
     await deploy('never', routes('models:/brittle/2'));
     await runtime.refresh();
     expect(runtime.ready('never')).toBe(false);
+    expect(runtime.statusOf('never')).toMatchObject({ state: 'failed', desired_revision: 1, arms: [] });
+    expect(runtime.statusOf('never')?.error?.message).toContain('no supported flavor');
+    expect(keelError(() => runtime.lease('never')).message).toContain('revision 1 cannot load its models');
     expect(runtime.ready('holds')).toBe(true);
+  });
+
+  it('reports a revision that cannot load as degraded, retries it with backoff and serves it once fixed', async () => {
+    const files = (bytes: Uint8Array) =>
+      onnxModelFiles(bytes, { signature: SIGNATURE, servingInputExample: EXAMPLE });
+    await registerModelVersion(services, artifacts, 'fragile', files(V1));
+    await registerModelVersion(services, artifacts, 'fragile', files(V2));
+    // Version 2's registry copy lost its model file: it cannot load until the file is back.
+    const { storageLocation } = await services.registry.resolveModelUri('models:/fragile/2');
+    const modelFile = joinArtifactPath(storageLocation as string, 'model.onnx');
+    await artifacts.delete(modelFile);
+    let now = 1_000_000;
+    const failures: string[] = [];
+    const states: string[] = [];
+    const runtime = newRuntime({
+      now: () => now,
+      loadRetry: { initialDelayMs: 1000, maxDelayMs: 4000 },
+      statusObserver: {
+        loadFailed: (deployment) => failures.push(deployment),
+        stateChanged: (deployment, state) => states.push(`${deployment}:${state}`),
+      },
+    });
+    await deploy('fragile', routes('models:/fragile/1'));
+    await runtime.start();
+    await services.deployments.update(actor, 'fragile', { spec: routes('models:/fragile/2') });
+    await runtime.refresh();
+
+    const degraded = runtime.statusOf('fragile');
+    expect(degraded).toMatchObject({
+      deployment: 'fragile',
+      state: 'degraded',
+      desired_revision: 2,
+      serving_revision: 1,
+      error: { revision: 2, at: now },
+    });
+    expect(degraded?.arms.map((a) => `${a.name}=${a.model_name}/${a.model_version}`)).toEqual([
+      'r0=fragile/1',
+    ]);
+    expect(degraded?.error?.message).toContain('cannot load its models');
+    expect(runtime.ready('fragile')).toBe(true);
+    const old = runtime.lease('fragile');
+    expect(old.revision).toBe(1);
+    expect(await predictOnce(old)).toBe('1');
+    old.release();
+    expect(failures).toEqual(['fragile']);
+
+    // Retried at the next poll, then 1 s, 2 s, 4 s, 4 s… after each failure; polls between load nothing.
+    const failuresAfter = async (ms: number) => {
+      now += ms;
+      await runtime.refresh();
+      return failures.length;
+    };
+    expect(await failuresAfter(0)).toBe(2);
+    expect(await failuresAfter(0)).toBe(2);
+    expect(await failuresAfter(999)).toBe(2);
+    expect(await failuresAfter(1)).toBe(3);
+    expect(await failuresAfter(1999)).toBe(3);
+    expect(await failuresAfter(1)).toBe(4);
+    expect(runtime.statusOf('fragile')?.error?.at).toBe(now);
+    expect(await failuresAfter(3999)).toBe(4);
+
+    // The registry copy is whole again: the next retry serves revision 2.
+    await artifacts.put(modelFile, Readable.from([Buffer.from(V2)]), { size: V2.length });
+    expect(runtime.statusOf('fragile')?.state).toBe('degraded');
+    expect(await failuresAfter(1)).toBe(4);
+    const fixed = runtime.statusOf('fragile');
+    expect(fixed).toMatchObject({ state: 'serving', desired_revision: 2, serving_revision: 2 });
+    expect(fixed?.error).toBeUndefined();
+    const lease = runtime.lease('fragile');
+    expect(await predictOnce(lease)).toBe('2');
+    lease.release();
+    expect(states).toEqual([
+      'fragile:loading',
+      'fragile:serving',
+      'fragile:loading',
+      'fragile:degraded',
+      'fragile:serving',
+    ]);
+  });
+
+  it('reuses the copies another runtime made in the same cache folder without downloading them', async () => {
+    await deploy('shared', routes('models:/fraud/1', 'models:/fraud/2'));
+    const cacheDir = join(root, `shared-cache-${dialect}`);
+    const first = countingArtifactStore(artifacts);
+    const one = newRuntime({ artifacts: first.store, cacheDir });
+    await one.start();
+    // Two versions of three files each (model, MLmodel, serving input example).
+    expect(first.reads).toHaveLength(6);
+    const digests = one.statusOf('shared')?.arms.map((a) => a.model_digest);
+    await one.stop();
+
+    const second = countingArtifactStore(artifacts);
+    const two = newRuntime({ artifacts: second.store, cacheDir });
+    await two.start();
+    expect(second.reads).toEqual([]);
+    expect(two.statusOf('shared')?.arms.map((a) => a.model_digest)).toEqual(digests);
+    const lease = two.lease('shared');
+    expect([await predictOnce(lease, 0), await predictOnce(lease, 1)]).toEqual(['1', '2']);
+    lease.release();
   });
 
   it('refuses run URIs and external sources, and closes everything on stop', async () => {
@@ -379,7 +505,7 @@ describe.each(dialects)('DeploymentRuntime (%s)', (dialect) => {
     ];
     const runtime = newRuntime({ deployments: { list: async () => listed } });
     await runtime.start();
-    expect(runtime.status('runs')?.error).toContain('deployments serve registered models');
+    expect(runtime.statusOf('runs')?.error?.message).toContain('deployments serve registered models');
     expect(runtime.ready('ok')).toBe(true);
     const lease = runtime.lease('ok');
     await runtime.stop();

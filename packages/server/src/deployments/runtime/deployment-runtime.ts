@@ -12,16 +12,27 @@ import {
 } from '@keel/core';
 import type { ArtifactStore } from '../../artifacts/artifact-store.js';
 import type { LoadModelOptions } from '../../models/load-model.js';
+import { RestartBackoff, type RestartPolicy } from '../../models/restart-backoff.js';
 import type { RegistryService } from '../../services/registry/registry-service.js';
 import {
   type ArmPlan,
   type BatchObserverFactory,
+  type DeploymentArm,
   type DeploymentLease,
   DeploymentSnapshot,
   planKey,
   type SnapshotPlan,
 } from './deployment-snapshot.js';
 import type { DeploymentSource } from './deployment-source.js';
+import {
+  DEFAULT_LOAD_RETRY_POLICY,
+  type DeploymentLoadError,
+  type DeploymentRuntimeStatus,
+  type DeploymentServingState,
+  type DeploymentStatusArm,
+  type DeploymentStatusObserver,
+  type DeploymentStatusSource,
+} from './deployment-status.js';
 import { DEFAULT_IDLE_EVICT_MS, type LoadedModelInfo, ModelCache } from './model-cache.js';
 
 /** How often the runtime re-reads deployments and re-resolves floating references. @default 2000 ms */
@@ -54,29 +65,37 @@ export interface DeploymentRuntimeOptions {
   batchObserver?: BatchObserverFactory;
   /** @default a logger that drops everything */
   logger?: RuntimeLogger;
-}
-
-/** What {@link DeploymentRuntime.status} reports about one deployment. */
-export interface DeploymentRuntimeStatus {
-  readonly name: string;
-  /** Whether a snapshot serves it and every route's model can answer. */
-  readonly ready: boolean;
-  /** Revision being served, when one is. */
-  readonly revision: number | undefined;
-  /** Arms being served: route name (or `shadow`), model name, version and digest. */
-  readonly arms: readonly {
-    arm: string;
-    modelName: string;
-    modelVersion: string;
-    modelDigest: string;
-  }[];
-  /** Why the latest revision (or the latest resolution) is not served, when it is not. */
-  readonly error: string | undefined;
+  /**
+   * Pace of the retries of a plan that failed to load (the same versions are not loaded again
+   * before the delay is over; a plan that changed is tried at once). @default DEFAULT_LOAD_RETRY_POLICY
+   */
+  loadRetry?: RestartPolicy;
+  /** Told of every failed attempt and state change (e.g. `DeploymentMetrics`). @default none */
+  statusObserver?: DeploymentStatusObserver;
+  /** Clock in milliseconds, for the retry delays and error times; tests pass their own. @default Date.now */
+  now?: () => number;
 }
 
 interface DeploymentState {
+  /** The deployment as last listed: the revision to serve. */
+  deployment: Deployment;
   current: DeploymentSnapshot | undefined;
-  error: string | undefined;
+  /** A snapshot of a plan other than the current one is being built. */
+  loading: boolean;
+  failure: Failure | undefined;
+  /** Paces the retries of a plan that keeps failing to load. */
+  readonly backoff: RestartBackoff;
+  /** The state last told to the status observer. */
+  reported: DeploymentServingState | undefined;
+}
+
+/** The latest failed attempt, and when the same plan may be tried again. */
+interface Failure {
+  readonly error: DeploymentLoadError;
+  /** Key of the plan that failed to load; `undefined` when the references did not resolve. */
+  readonly planKey: string | undefined;
+  /** Earliest time (ms) of the next attempt at the same plan. */
+  readonly retryAt: number;
 }
 
 const silentLogger: RuntimeLogger = {
@@ -95,8 +114,11 @@ const silentLogger: RuntimeLogger = {
  *   replaced in one assignment. Requests that leased the old snapshot finish on it; it lets go of its
  *   models once its last lease is released (models no snapshot uses are closed `idleEvictMs` later).
  * - A deployment that cannot be resolved or loaded keeps its current snapshot serving (a new one is
- *   not ready) and the failure is logged, shown by {@link status}, and retried at the next poll.
- *   Other deployments are unaffected.
+ *   not ready); the failure is logged, counted (`statusObserver`) and shown by {@link statusOf}
+ *   (state `degraded`, or `failed` when nothing serves). References are re-resolved at every poll;
+ *   a plan that failed to load is loaded again only after a {@link RestartBackoff} delay
+ *   (`loadRetry`), while a plan that changed meanwhile is tried at once. Other deployments are
+ *   unaffected.
  * - A deployment that disappears from the list is drained and forgotten.
  *
  * @example
@@ -108,15 +130,19 @@ const silentLogger: RuntimeLogger = {
  * } finally {
  *   lease.release();
  * }
+ * runtime.statusOf('fraud'); // { deployment: 'fraud', state: 'serving', desired_revision: 3, serving_revision: 3, … }
  * await runtime.stop();
  */
-export class DeploymentRuntime {
+export class DeploymentRuntime implements DeploymentStatusSource {
   readonly #source: DeploymentSource;
   readonly #registry: Pick<RegistryService, 'resolveModelUri'>;
   readonly #cache: ModelCache;
   readonly #pollIntervalMs: number;
   readonly #batchObserver: BatchObserverFactory | undefined;
+  readonly #statusObserver: DeploymentStatusObserver | undefined;
   readonly #logger: RuntimeLogger;
+  readonly #now: () => number;
+  readonly #newBackoff: () => RestartBackoff;
   readonly #states = new Map<string, DeploymentState>();
   /** The refreshes run one after another on this chain. */
   #chain: Promise<void> = Promise.resolve();
@@ -126,7 +152,10 @@ export class DeploymentRuntime {
   #started = false;
   #stopped = false;
 
-  /** @throws INVALID_PARAMETER_VALUE for an interval that is not a positive number. */
+  /**
+   * @throws INVALID_PARAMETER_VALUE for an interval that is not a positive number; RangeError for a
+   *   `loadRetry` value that is negative or not finite.
+   */
   constructor(options: DeploymentRuntimeOptions) {
     const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     if (!Number.isFinite(pollIntervalMs) || pollIntervalMs <= 0) {
@@ -136,7 +165,18 @@ export class DeploymentRuntime {
     this.#registry = options.registry;
     this.#pollIntervalMs = pollIntervalMs;
     this.#batchObserver = options.batchObserver;
+    this.#statusObserver = options.statusObserver;
     this.#logger = options.logger ?? silentLogger;
+    const now = options.now ?? Date.now;
+    const retry: RestartPolicy = {
+      initialDelayMs: options.loadRetry?.initialDelayMs ?? DEFAULT_LOAD_RETRY_POLICY.initialDelayMs,
+      maxDelayMs: options.loadRetry?.maxDelayMs ?? DEFAULT_LOAD_RETRY_POLICY.maxDelayMs,
+      windowMs: options.loadRetry?.windowMs ?? DEFAULT_LOAD_RETRY_POLICY.windowMs,
+    };
+    this.#now = now;
+    this.#newBackoff = () => new RestartBackoff(retry, now);
+    // Checks the policy now rather than when the first deployment is listed.
+    this.#newBackoff();
     this.#cache = new ModelCache({
       artifacts: options.artifacts,
       cacheDir: options.cacheDir,
@@ -147,7 +187,7 @@ export class DeploymentRuntime {
 
   /**
    * Loads every deployment (resolves once the first refresh is done, whatever failed in it — see
-   * {@link status}), then polls every `pollIntervalMs`. Idempotent.
+   * {@link statusOf}), then polls every `pollIntervalMs`. Idempotent.
    */
   async start(): Promise<void> {
     if (this.#started || this.#stopped) return;
@@ -188,9 +228,10 @@ export class DeploymentRuntime {
       throw notFound(`Deployment '${name}' not found`);
     }
     if (state.current === undefined) {
+      const error = state.failure?.error;
       throw new KeelError(
         'TEMPORARILY_UNAVAILABLE',
-        `Deployment '${name}' is not ready: ${state.error ?? 'its models are loading'}`,
+        `Deployment '${name}' is not ready: ${error === undefined ? 'its models are loading' : `revision ${error.revision} ${error.message}`}`,
       );
     }
     return state.current.lease();
@@ -202,22 +243,17 @@ export class DeploymentRuntime {
   }
 
   /** What the runtime knows of a deployment; `undefined` when it was not in the latest list. */
-  status(name: string): DeploymentRuntimeStatus | undefined {
+  statusOf(name: string): DeploymentRuntimeStatus | undefined {
     const state = this.#states.get(name);
     if (state === undefined) return undefined;
-    const current = state.current;
-    const arms = current === undefined ? [] : [...current.arms, ...(current.shadow ? [current.shadow] : [])];
+    const { current, failure } = state;
     return {
-      name,
-      ready: current?.ready ?? false,
-      revision: current?.revision,
-      arms: arms.map((a) => ({
-        arm: a.name,
-        modelName: a.modelName,
-        modelVersion: a.modelVersion,
-        modelDigest: a.modelDigest,
-      })),
-      error: state.error,
+      deployment: name,
+      desired_revision: state.deployment.revision,
+      ...(current !== undefined ? { serving_revision: current.revision } : {}),
+      state: servingState(state),
+      arms: current === undefined ? [] : snapshotArms(current).map(statusArm),
+      ...(failure !== undefined ? { error: failure.error } : {}),
     };
   }
 
@@ -236,7 +272,7 @@ export class DeploymentRuntime {
    * that is done. Calls made while a refresh runs share the one queued after it.
    *
    * @throws whatever listing the deployments throws (a deployment that fails to resolve or load does
-   *   not make it throw: see {@link status}).
+   *   not make it throw: see {@link statusOf}).
    */
   refresh(): Promise<void> {
     if (this.#queued === undefined) {
@@ -270,6 +306,7 @@ export class DeploymentRuntime {
     for (const [name, state] of this.#states) {
       if (listed.has(name)) continue;
       this.#states.delete(name);
+      this.#statusObserver?.stateChanged(name, undefined);
       if (state.current !== undefined) {
         this.#logger.info(
           { deployment: name, revision: state.current.revision },
@@ -281,25 +318,42 @@ export class DeploymentRuntime {
     await Promise.all(deployments.map((deployment) => this.#sync(deployment)));
   }
 
+  /** The state of a listed deployment, created on first sight; remembers the listed revision. */
+  #stateOf(deployment: Deployment): DeploymentState {
+    let state = this.#states.get(deployment.name);
+    if (state === undefined) {
+      state = {
+        deployment,
+        current: undefined,
+        loading: false,
+        failure: undefined,
+        backoff: this.#newBackoff(),
+        reported: undefined,
+      };
+      this.#states.set(deployment.name, state);
+    }
+    state.deployment = deployment;
+    return state;
+  }
+
   /** Brings one deployment's snapshot up to date; never throws. */
   async #sync(deployment: Deployment): Promise<void> {
-    const { name } = deployment;
-    let state = this.#states.get(name);
-    if (state === undefined) {
-      state = { current: undefined, error: undefined };
-      this.#states.set(name, state);
-    }
+    const state = this.#stateOf(deployment);
     let plan: SnapshotPlan;
     try {
       plan = await this.#plan(deployment);
     } catch (error) {
-      this.#fail(state, deployment, error, 'cannot resolve its models');
+      this.#fail(state, undefined, error, 'cannot resolve its models');
       return;
     }
-    if (state.current?.key === planKey(plan)) {
-      state.error = undefined;
+    const key = planKey(plan);
+    if (state.current?.key === key) {
+      this.#succeed(state);
       return;
     }
+    if (state.failure?.planKey === key && this.#now() < state.failure.retryAt) return;
+    state.loading = true;
+    this.#report(state);
     let snapshot: DeploymentSnapshot;
     try {
       snapshot = await DeploymentSnapshot.build(plan, {
@@ -307,42 +361,68 @@ export class DeploymentRuntime {
         batchObserver: this.#batchObserver,
       });
     } catch (error) {
-      this.#fail(state, deployment, error, 'cannot load its models');
+      state.loading = false;
+      this.#fail(state, key, error, 'cannot load its models');
       return;
     }
-    if (this.#stopped || this.#states.get(name) !== state) {
+    state.loading = false;
+    if (this.#stopped || this.#states.get(deployment.name) !== state) {
       await snapshot.close();
       return;
     }
     const previous = state.current;
     state.current = snapshot;
-    state.error = undefined;
+    this.#succeed(state);
     previous?.retire();
     this.#logger.info(
       {
-        deployment: name,
+        deployment: deployment.name,
         revision: snapshot.revision,
         previousRevision: previous?.revision,
-        arms: [...snapshot.arms, ...(snapshot.shadow ? [snapshot.shadow] : [])].map(
-          (a) => `${a.name}=${a.modelName}/${a.modelVersion}`,
-        ),
+        arms: snapshotArms(snapshot).map((a) => `${a.name}=${a.modelName}/${a.modelVersion}`),
       },
       previous === undefined ? 'deployment loaded' : 'deployment switched to a new snapshot',
     );
   }
 
-  #fail(state: DeploymentState, deployment: Deployment, error: unknown, what: string): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const text = `revision ${deployment.revision} ${what}: ${message}`;
-    // Retried at every poll: log when the failure changes, not every few seconds.
-    if (text === state.error) return;
-    state.error = text;
+  /** The deployment serves what it should: forgets the failure and its retry delays. */
+  #succeed(state: DeploymentState): void {
+    state.failure = undefined;
+    state.backoff.reset();
+    this.#report(state);
+  }
+
+  /**
+   * Records a failed attempt: at resolving (`planKey` undefined, retried at the next poll) or at
+   * loading the plan `planKey` (retried after the backoff's delay; a plan other than the last failed
+   * one starts the delays over).
+   */
+  #fail(state: DeploymentState, planKey: string | undefined, error: unknown, what: string): void {
+    const now = this.#now();
+    const { name, revision } = state.deployment;
+    if (planKey !== undefined && state.failure?.planKey !== planKey) state.backoff.reset();
+    const retryInMs = planKey === undefined ? 0 : state.backoff.recordFailure();
+    const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+    const previous = state.failure?.error;
+    state.failure = { error: { message, revision, at: now }, planKey, retryAt: now + retryInMs };
+    this.#statusObserver?.loadFailed(name);
+    this.#report(state);
+    // Retried again and again: log when the failure changes, not at every attempt.
+    if (previous?.message === message && previous.revision === revision) return;
     this.#logger.warn(
-      { deployment: deployment.name, revision: deployment.revision, err: error },
+      { deployment: name, revision, err: error, retryInMs },
       state.current === undefined
         ? `deployment not ready: ${what}`
         : `deployment keeps serving revision ${state.current.revision}: ${what}`,
     );
+  }
+
+  /** Tells the status observer when the deployment's state changed. */
+  #report(state: DeploymentState): void {
+    const next = servingState(state);
+    if (next === state.reported) return;
+    state.reported = next;
+    this.#statusObserver?.stateChanged(state.deployment.name, next);
   }
 
   /** Resolves every arm of a deployment to a registered version whose files Keel holds. */
@@ -381,4 +461,24 @@ export class DeploymentRuntime {
     const shadow = spec.shadow ? await resolve(SHADOW_ARM, 0, spec.shadow.model) : undefined;
     return { deployment, arms, shadow };
   }
+}
+
+/** See {@link DeploymentServingState}. */
+function servingState(state: DeploymentState): DeploymentServingState {
+  if (state.failure !== undefined) return state.current === undefined ? 'failed' : 'degraded';
+  return state.loading || state.current === undefined ? 'loading' : 'serving';
+}
+
+/** The routes' arms, then the shadow. */
+function snapshotArms(snapshot: DeploymentSnapshot): DeploymentArm[] {
+  return snapshot.shadow === undefined ? snapshot.arms : [...snapshot.arms, snapshot.shadow];
+}
+
+function statusArm(arm: DeploymentArm): DeploymentStatusArm {
+  return {
+    name: arm.name,
+    model_name: arm.modelName,
+    model_version: arm.modelVersion,
+    model_digest: arm.modelDigest,
+  };
 }

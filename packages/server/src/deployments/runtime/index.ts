@@ -7,7 +7,6 @@ export {
   DEFAULT_POLL_INTERVAL_MS,
   DeploymentRuntime,
   type DeploymentRuntimeOptions,
-  type DeploymentRuntimeStatus,
   type RuntimeLogger,
 } from './deployment-runtime.js';
 export {
@@ -18,6 +17,15 @@ export {
   DeploymentSnapshot,
 } from './deployment-snapshot.js';
 export type { DeploymentSource } from './deployment-source.js';
+export {
+  DEFAULT_LOAD_RETRY_POLICY,
+  type DeploymentLoadError,
+  type DeploymentRuntimeStatus,
+  type DeploymentServingState,
+  type DeploymentStatusArm,
+  type DeploymentStatusObserver,
+  type DeploymentStatusSource,
+} from './deployment-status.js';
 export {
   type CachedModel,
   DEFAULT_IDLE_EVICT_MS,

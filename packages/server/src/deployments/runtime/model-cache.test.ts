@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import { exportLinearModel } from '../../../../sdk/src/onnx/index.js';
 import type { ArtifactStore } from '../../artifacts/artifact-store.js';
 import { LocalArtifactStore } from '../../artifacts/local/local-artifact-store.js';
 import type { ModelOutput } from '../../models/model.js';
+import { countingArtifactStore } from '../../testing/counting-artifact-store.js';
 import { onnxModelFiles } from '../../testing/registered-models.js';
 import { float32Tensors } from '../../testing/serving-fixtures.js';
 import { ModelCache } from './model-cache.js';
@@ -92,8 +93,11 @@ describe('ModelCache', () => {
     expect(await readFile(join(held.dir, 'model.onnx'))).toEqual(
       Buffer.from(nested['model.onnx'] as Uint8Array),
     );
-    // No partial folders are left behind.
-    expect(await readdir(join(cacheDir, 'nested_model'))).toEqual([`7-${digest}`]);
+    // No partial folders are left behind; the manifest sits beside the folder.
+    expect((await readdir(join(cacheDir, 'nested_model'))).sort()).toEqual([
+      `7-${digest}`,
+      `7-${digest}.manifest.json`,
+    ]);
     expect(held.model.metadata.name).toBe('nested model');
     expect(values(await held.model.predict(input([[1, 2]])))).toEqual([203]);
     held.release();
@@ -218,5 +222,68 @@ export function predict(input) {
     expect(values(await unwarmed.model.predict(input([[1, 2]])))).toEqual([4]);
     unwarmed.release();
     await Promise.all([cache.close(), cold.close()]);
+  });
+
+  it('reuses a complete copy across caches and processes, and copies again one damaged or changed', async () => {
+    await putFiles(store, 'registry/reused', v1);
+    const reuseDir = join(root, 'reuse-cache');
+    const ref = { name: 'reused', version: '1', storageLocation: 'registry/reused' };
+    /** Acquires `ref` through a fresh cache (as a new process would) and returns the paths it downloaded. */
+    const loadOnce = async () => {
+      const counting = countingArtifactStore(store);
+      const cache = new ModelCache({ artifacts: counting.store, cacheDir: reuseDir });
+      const held = await cache.acquire(ref);
+      expect(values(await held.model.predict(input([[1, 1]])))).toEqual([102]);
+      held.release();
+      await cache.close();
+      return {
+        reads: counting.reads.map((path) => path.split('/').pop()),
+        dir: held.dir,
+        digest: held.digest,
+      };
+    };
+    const digest = expectedDigest(v1);
+    const first = await loadOnce();
+    expect(first.reads).toEqual(['MLmodel', 'model.onnx']);
+    const manifestFile = join(reuseDir, 'reused', `1-${digest}.manifest.json`);
+    expect(JSON.parse(await readFile(manifestFile, 'utf8'))).toEqual({
+      format: 1,
+      name: 'reused',
+      version: '1',
+      digest,
+      sources: ['registry/reused'],
+      files: Object.keys(v1)
+        .sort()
+        .map((path) => ({ path, size: Buffer.from(v1[path] as string | Uint8Array).length })),
+    });
+    const onnxFile = join(first.dir, 'model.onnx');
+    const copiedAt = (await stat(onnxFile)).mtimeMs;
+
+    // A second cache over the same folder trusts the copy: nothing downloaded, nothing rewritten.
+    expect(await loadOnce()).toEqual({ reads: [], dir: first.dir, digest });
+    expect((await stat(onnxFile)).mtimeMs).toBe(copiedAt);
+
+    // A file cut short on disk: the copy is made again, in place.
+    await truncate(onnxFile, 10);
+    expect((await loadOnce()).reads).toEqual(['MLmodel', 'model.onnx']);
+    expect((await stat(onnxFile)).size).toBe((v1['model.onnx'] as Uint8Array).length);
+    // No manifest: copied again, and the manifest is back.
+    await rm(manifestFile);
+    expect((await loadOnce()).reads).toEqual(['MLmodel', 'model.onnx']);
+    expect((await loadOnce()).reads).toEqual([]);
+
+    // The store's folder changed: a new copy under the new digest; the old folder stays.
+    await putFiles(store, 'registry/reused', { 'notes.txt': 'hello' });
+    const changed = await loadOnce();
+    expect(changed.reads).toEqual(['MLmodel', 'model.onnx', 'notes.txt']);
+    expect(changed.digest).toBe(expectedDigest({ ...v1, 'notes.txt': 'hello' }));
+    expect((await readdir(join(reuseDir, 'reused'))).sort()).toEqual(
+      [
+        `1-${digest}`,
+        `1-${digest}.manifest.json`,
+        `1-${changed.digest}`,
+        `1-${changed.digest}.manifest.json`,
+      ].sort(),
+    );
   });
 });

@@ -83,7 +83,8 @@ interface Entry {
 /**
  * Loads each registered model version once and shares it.
  *
- * - {@link acquire} materializes the version's files (`materializeModel`), loads them with
+ * - {@link acquire} materializes the version's files (`materializeModel`, which reuses a copy already
+ *   in `cacheDir`, from this process or an earlier one, without downloading or hashing it), loads them with
  *   `loadModelFromDirectory` (named after the registered model) and warms the model (`warmUpModel`)
  *   — once, however many callers ask at the same time; they all get the same `Model`.
  * - Every acquire must be paired with one `release()`. When the last hold is released the model stays

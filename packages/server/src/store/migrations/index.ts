@@ -7,6 +7,7 @@ import { auditLog } from './0004-audit.js';
 import { webhookSchema } from './0005-webhooks.js';
 import { deploymentSchema } from './0006-deployments.js';
 import { predictionSchema } from './0007-predictions.js';
+import { lighterPredictionIndexes } from './0008-lighter-prediction-indexes.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -21,5 +22,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0005-webhooks': webhookSchema(dialect),
     '0006-deployments': deploymentSchema(dialect),
     '0007-predictions': predictionSchema(dialect),
+    '0008-lighter-prediction-indexes': lighterPredictionIndexes(),
   };
 }

@@ -2,7 +2,13 @@
  * An in-memory stand-in for the deployment runtime and the prediction recorder, for the routes'
  * tests: deployments set by the test, each arm a real loaded model behind a real {@link MicroBatcher}.
  */
-import { type DeploymentRecording, KeelError, notFound } from '@keel/core';
+import {
+  type DeploymentRecording,
+  type DeploymentResources,
+  type DeploymentSpec,
+  KeelError,
+  notFound,
+} from '@keel/core';
 import type { Model } from '../../../models/model.js';
 import type { PredictionRecordInput } from '../../../predictions/prediction-record.js';
 import { MicroBatcher } from '../../../serving/batcher.js';
@@ -31,6 +37,8 @@ export interface MemoryDeployment {
   arms: MemoryArm[];
   shadow?: MemoryArm;
   recording?: DeploymentRecording;
+  /** The spec's `resources` (the leases show them, as the runtime's do). @default none */
+  resources?: DeploymentResources;
   /** `false`: `lease` throws TEMPORARILY_UNAVAILABLE. @default true */
   ready?: boolean;
 }
@@ -40,7 +48,7 @@ interface Entry {
   readonly revision: number;
   readonly arms: ServingArm[];
   readonly shadow: ServingArm | undefined;
-  readonly recording: DeploymentRecording | undefined;
+  readonly spec: Pick<DeploymentSpec, 'recording' | 'resources'>;
   readonly ready: boolean;
 }
 
@@ -90,7 +98,10 @@ export class MemoryDeployments implements ServingLeases {
       revision: deployment.revision ?? 1,
       arms: deployment.arms.map((arm) => bind(arm)),
       shadow: deployment.shadow === undefined ? undefined : bind(deployment.shadow, 'shadow'),
-      recording: deployment.recording,
+      spec: {
+        ...(deployment.recording === undefined ? {} : { recording: deployment.recording }),
+        ...(deployment.resources === undefined ? {} : { resources: deployment.resources }),
+      },
       ready: deployment.ready ?? true,
     });
   }
@@ -105,7 +116,7 @@ export class MemoryDeployments implements ServingLeases {
     return {
       deployment: entry.deployment,
       revision: entry.revision,
-      spec: entry.recording === undefined ? {} : { recording: entry.recording },
+      spec: entry.spec,
       arms: entry.arms,
       shadow: entry.shadow,
       release: () => {

@@ -37,8 +37,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         store = await createTestStore(dialect);
         const dir = join(root, dialect);
         const spillDir = join(dir, 'spill');
-        const args = ['--backend-store-uri', store.uri, '--artifacts-destination', join(dir, 'artifacts')];
-        const env = { KEEL_PREDICTION_SPILL_DIR: spillDir, KEEL_MODEL_CACHE_DIR: join(dir, 'model-cache') };
+        const cacheDir = join(dir, 'model-cache');
+        const args = [
+          ...['--backend-store-uri', store.uri, '--artifacts-destination', join(dir, 'artifacts')],
+          ...['--model-cache-dir', cacheDir],
+        ];
+        const env = { KEEL_PREDICTION_SPILL_DIR: spillDir };
         const server = await startKeelServer(args, { env });
 
         const sdk = new KeelClient({ trackingUri: server.url, retries: 0 });
@@ -52,6 +56,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           20_000,
           'the deployment to be ready',
         );
+        // The version was copied into the folder `--model-cache-dir` names.
+        expect(readdirSync(join(cacheDir, 'crashy'))).toContainEqual(expect.stringMatching(/^1-[0-9a-f]{64}$/));
 
         const sent = new Set<string>();
         const answered: string[] = [];

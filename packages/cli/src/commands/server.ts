@@ -14,6 +14,7 @@ export interface ServerFlags {
   s3EndpointUrl?: string;
   s3Region?: string;
   s3ForcePathStyle?: boolean;
+  modelCacheDir?: string;
 }
 
 /**
@@ -50,6 +51,10 @@ export function serverCommand(io: CliIo): Command {
       `path-style S3 addressing, for self-hosted stores (env ${S3_ENV.forcePathStyle[0]}; default: on when an endpoint is set)`,
     )
     .option('--workers <n>', `server processes sharing the port (default: 1, env ${CONFIG_ENV.workers})`)
+    .option(
+      '--model-cache-dir <dir>',
+      `local folder the deployments' model versions are copied into before loading (default: model-cache beside the SQLite file, else ./keel-data/model-cache; env ${CONFIG_ENV.modelCacheDir})`,
+    )
     .action(async (flags: ServerFlags) => {
       const config = resolveServerConfig({
         host: flags.host,
@@ -60,6 +65,7 @@ export function serverCommand(io: CliIo): Command {
         s3EndpointUrl: flags.s3EndpointUrl,
         s3Region: flags.s3Region,
         s3ForcePathStyle: flags.s3ForcePathStyle,
+        modelCacheDir: flags.modelCacheDir,
       });
       if (cluster.isWorker) return (await import('../serve/serve-worker.js')).serveWorker(config);
       if (config.workers === 1) return (await import('../serve/serve-single.js')).serveSingle(config, io);

@@ -4,8 +4,16 @@
  * `prom-client` {@link Registry}, never the global default one, so two servers in one process (tests,
  * the benchmark, a deployment hosting several models) keep separate counts.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { BatchObserver } from './batcher.js';
+import {
+  type CounterSeries,
+  type HistogramSeries,
+  SeriesCounter,
+  SeriesGauge,
+  SeriesHistogram,
+  type SeriesLabels,
+} from './series-metrics.js';
 
 /** Which protocol a route belongs to, the `protocol` label of the request metrics. */
 export type ServingProtocol = 'mlflow' | 'oip' | 'metrics' | 'none';
@@ -62,59 +70,61 @@ const REQUEST_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export class ServingMetrics implements BatchObserver {
   /** This server's registry; nothing else registers in it. */
   readonly registry: Registry;
-  readonly #requests: Counter<string>;
-  readonly #errors: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #batchRows: Histogram<string>;
-  readonly #batchRequests: Histogram<string>;
-  readonly #queueRows: Gauge<string>;
+  readonly #labelNames: readonly string[];
+  readonly #requests: SeriesCounter;
+  readonly #errors: SeriesCounter;
+  readonly #duration: SeriesHistogram;
+  readonly #batchRows: SeriesHistogram;
+  readonly #batchRequests: SeriesHistogram;
+  readonly #queueRows: SeriesGauge;
+  /** The series one answered request updates, by protocol, route, status and extra label values. */
+  readonly #requestSeries = new Map<
+    string,
+    { requests: CounterSeries; errors: CounterSeries | undefined; duration: HistogramSeries }
+  >();
   /** The unlabelled observer behind {@link batch} and {@link queueDepth}, made on first use. */
   #default: BatchObserver | undefined;
 
   constructor(options: ServingMetricsOptions = {}) {
     const registry = new Registry();
     const registers = [registry];
-    const extra = [...(options.labelNames ?? [])];
+    this.#labelNames = [...(options.labelNames ?? [])];
     this.registry = registry;
-    this.#requests = new Counter({
+    this.#requests = new SeriesCounter({
       name: 'keel_serving_requests_total',
       help: 'HTTP requests answered by the model server, by protocol, route pattern and status code.',
-      labelNames: ['protocol', 'route', 'status', ...extra],
       registers,
     });
-    this.#errors = new Counter({
+    this.#errors = new SeriesCounter({
       name: 'keel_serving_request_errors_total',
       help: 'HTTP requests answered with a status of 400 or more, by protocol, route pattern and status code.',
-      labelNames: ['protocol', 'route', 'status', ...extra],
       registers,
     });
-    this.#duration = new Histogram({
+    this.#duration = new SeriesHistogram({
       name: 'keel_serving_request_duration_seconds',
       help: 'Time from receiving a request to sending its response, in seconds.',
-      labelNames: ['protocol', 'route', ...extra],
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.#batchRows = new Histogram({
+    this.#batchRows = new SeriesHistogram({
       name: 'keel_serving_batch_rows',
       help: 'Rows per model call (after micro-batching).',
-      labelNames: extra,
       buckets: ROW_BUCKETS,
       registers,
     });
-    this.#batchRequests = new Histogram({
+    this.#batchRequests = new SeriesHistogram({
       name: 'keel_serving_batch_requests',
       help: 'Requests merged into one model call.',
-      labelNames: extra,
       buckets: REQUEST_BUCKETS,
       registers,
     });
-    this.#queueRows = new Gauge({
+    this.#queueRows = new SeriesGauge({
       name: 'keel_serving_queue_rows',
       help: 'Rows waiting in the micro-batcher queue for a model call.',
-      labelNames: extra,
       registers,
     });
+    // A server of one model exports its batch series from the start, at zero.
+    if (this.#labelNames.length === 0) this.#default = this.observer({});
     if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
   }
 
@@ -131,10 +141,23 @@ export class ServingMetrics implements BatchObserver {
     seconds: number,
     labels: ServingLabels = {},
   ): void {
-    const counted = { protocol, route, status: String(status), ...labels };
-    this.#requests.inc(counted);
-    if (status >= 400) this.#errors.inc(counted);
-    this.#duration.observe({ protocol, route, ...labels }, seconds);
+    let key = `${protocol}\u0000${route}\u0000${status}`;
+    // \u0001 stands for a label left out (not rendered), which differs from an empty value.
+    for (const name of this.#labelNames) key += `\u0000${labels[name] ?? '\u0001'}`;
+    let series = this.#requestSeries.get(key);
+    if (series === undefined) {
+      const extra = this.#extraLabels(labels);
+      const counted = { protocol, route, status: String(status), ...extra };
+      series = {
+        requests: this.#requests.series(counted),
+        errors: status >= 400 ? this.#errors.series(counted) : undefined,
+        duration: this.#duration.series({ protocol, route, ...extra }),
+      };
+      this.#requestSeries.set(key, series);
+    }
+    series.requests.inc();
+    series.errors?.inc();
+    series.duration.observe(seconds);
   }
 
   /**
@@ -145,9 +168,10 @@ export class ServingMetrics implements BatchObserver {
    * new MicroBatcher(model, { ...sizes, observer: metrics.observer({ deployment: 'fraud', model: 'fraud', version: '7', arm: 'canary' }) });
    */
   observer(labels: ServingLabels): BatchObserver {
-    const batchRows = this.#batchRows.labels(labels);
-    const batchRequests = this.#batchRequests.labels(labels);
-    const queueRows = this.#queueRows.labels(labels);
+    const extra = this.#extraLabels(labels);
+    const batchRows = this.#batchRows.series(extra);
+    const batchRequests = this.#batchRequests.series(extra);
+    const queueRows = this.#queueRows.series(extra);
     return {
       batch: (rows, requests) => {
         batchRows.observe(rows);
@@ -167,6 +191,16 @@ export class ServingMetrics implements BatchObserver {
   queueDepth(rows: number): void {
     this.#default ??= this.observer({});
     this.#default.queueDepth(rows);
+  }
+
+  /** `labels` restricted to the extra label names, in their order (a name left out is not rendered). */
+  #extraLabels(labels: ServingLabels): SeriesLabels {
+    const extra: Record<string, string> = {};
+    for (const name of this.#labelNames) {
+      const value = labels[name];
+      if (value !== undefined) extra[name] = value;
+    }
+    return extra;
   }
 
   /** Every metric in the Prometheus text format. */

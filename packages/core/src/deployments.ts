@@ -5,6 +5,7 @@
  */
 import { invalidParameter } from './errors.js';
 import { parseModelUri } from './model-uri.js';
+import { integerIn, knownFields, numberIn, objectAt } from './spec-fields.js';
 
 /** One weighted arm of a deployment. */
 export interface DeploymentRoute {
@@ -328,35 +329,6 @@ function parseRegistryUri(value: unknown, field: string): string {
     throw invalidParameter(
       `${field} must be a models:/ URI: runs:/ URIs are not allowed (deployments serve registered models)`,
     );
-  }
-  return value;
-}
-
-function objectAt(value: unknown, field: string, expected = 'an object'): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidParameter(`${field} must be ${expected}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function knownFields(value: Record<string, unknown>, field: string, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw invalidParameter(`${field}.${key} is not a known field (expected ${known.join(', ')})`);
-    }
-  }
-}
-
-function integerIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidParameter(`${field} must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function numberIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalidParameter(`${field} must be a number from ${min} to ${max}`);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 export * from './audit.js';
+export * from './canonical-json.js';
 export * from './deployments.js';
 export * from './errors.js';
 export * from './json-non-finite.js';
@@ -11,3 +12,4 @@ export * from './search/index.js';
 export * from './tracking.js';
 export * from './validation.js';
 export * from './version.js';
+export * from './workflows.js';

@@ -1,12 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuditEvent } from '@keel/core';
-import { invalidParameter } from '@keel/core';
+import { canonicalJson, invalidParameter } from '@keel/core';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Actor, Change, ChangeSink } from '../changes/change.js';
 import type { Clock } from '../services/clock.js';
 import type { DialectName } from '../store/dialect.js';
 import type { AuditEventRow, Database } from '../store/schema.js';
+
+// Re-exported: it moved to core (workflow registrations hash it too); server users import it from here.
+export { canonicalJson };
 
 /** `prev_hash` of the first event: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -281,27 +284,6 @@ export interface HashedFields {
  */
 export function eventHash(prevHash: string, fields: HashedFields): string {
   return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(fields), 'utf8').digest('hex');
-}
-
-/**
- * JSON with object keys sorted (by UTF-16 code units, JavaScript's default sort) at every
- * level, no whitespace, `undefined` members dropped, strings and numbers as `JSON.stringify`
- * writes them. Equal values always give the same bytes, which the hash chain needs.
- *
- * @example
- * canonicalJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    // JSON.stringify(undefined) is undefined; inside arrays JSON writes null for it.
-    return JSON.stringify(value) ?? 'null';
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
 }
 
 /**

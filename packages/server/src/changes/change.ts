@@ -19,7 +19,8 @@ export type ChangeEntity =
   | 'registered_model'
   | 'model_version'
   | 'webhook'
-  | 'deployment';
+  | 'deployment'
+  | 'workflow';
 
 /**
  * One state change, described after the fact: `action` is `<entity>.<verb>` in snake_case
@@ -30,7 +31,7 @@ export type ChangeEntity =
 export interface Change {
   readonly action: string;
   readonly entity: ChangeEntity;
-  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id, deployment name. */
+  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id, deployment name, workflow name. */
   readonly entityId: string;
   readonly before?: unknown;
   readonly after?: unknown;

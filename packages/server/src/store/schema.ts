@@ -29,6 +29,14 @@ export interface Database {
   deployments: DeploymentRow;
   deployment_revisions: DeploymentRevisionRow;
   prediction_records: PredictionRecordRow;
+  workflows: WorkflowRow;
+  workflow_versions: WorkflowVersionRow;
+  workflow_tasks: WorkflowTaskRow;
+  workflow_executions: WorkflowExecutionRow;
+  workflow_nodes: WorkflowNodeRow;
+  workflow_attempts: WorkflowAttemptRow;
+  workflow_cache: WorkflowCacheRow;
+  workflow_cache_reservations: WorkflowCacheReservationRow;
 }
 
 export interface KeyValueRow {
@@ -248,4 +256,126 @@ export interface PredictionRecordRow {
   label: string | null;
   label_timestamp: number | null;
   label_actor: string | null;
+}
+
+/** A workflow: its name and which registered version launches by default. */
+export interface WorkflowRow {
+  name: string;
+  default_version: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One immutable workflow version: `spec` is the JSON of its `WorkflowRegistration`. */
+export interface WorkflowVersionRow {
+  name: string;
+  version: string;
+  spec: string;
+  /** sha256 of `canonicalWorkflowJson(spec)`: registering the same version again must match it. */
+  content_hash: string;
+  created_at: number;
+  created_by: string;
+  description: string | null;
+}
+
+/** One task version of a workflow version; `spec` is the JSON of its `TaskSpec`. */
+export interface WorkflowTaskRow {
+  name: string;
+  version: string;
+  task_name: string;
+  spec: string;
+}
+
+/**
+ * One execution of a workflow version. `inputs`/`outputs`/`error` are JSON text. A scheduler
+ * process (`owner`) drives it while `lease_until` is in the future.
+ */
+export interface WorkflowExecutionRow {
+  execution_id: string;
+  workflow: string;
+  version: string;
+  /** An `ExecutionState`. */
+  state: string;
+  inputs: string;
+  outputs: string | null;
+  error: string | null;
+  /** A `CacheMode`. */
+  cache_mode: string;
+  /** An `ExecutionMode`. */
+  mode: string;
+  parent_execution_id: string | null;
+  created_by: string;
+  run_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+  owner: string | null;
+  lease_until: number | null;
+}
+
+/**
+ * One node of an execution, static or expanded at run time (`parent_node` set). Its state only
+ * changes by compare-and-set on (`state`, `attempt`). A queued node is due from `not_before`;
+ * a running node belongs to `owner` while `lease_until` is in the future.
+ */
+export interface WorkflowNodeRow {
+  execution_id: string;
+  node_id: string;
+  /** Insertion order within the execution. */
+  seq: number;
+  /** A `NodeKind`. */
+  kind: string;
+  task: string | null;
+  parent_node: string | null;
+  /** A `NodeState`. */
+  state: string;
+  attempt: number;
+  /** `hit`, `miss`, `disabled` or null. */
+  cache: string | null;
+  cache_key: string | null;
+  inputs: string | null;
+  outputs: string | null;
+  error: string | null;
+  not_before: number;
+  queued_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  run_id: string | null;
+  owner: string | null;
+  lease_until: number | null;
+}
+
+/** One attempt of a node: when it ran, how it ended, where its log is. */
+export interface WorkflowAttemptRow {
+  execution_id: string;
+  node_id: string;
+  attempt: number;
+  /** `running`, `succeeded`, `failed` or `cancelled`. */
+  state: string;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+  /** Artifact-store path of the attempt's stdout/stderr log. */
+  log_path: string | null;
+  worker: string | null;
+}
+
+/** A cached task result, shared by every execution: `outputs` is JSON text. */
+export interface WorkflowCacheRow {
+  cache_key: string;
+  task: string;
+  outputs: string;
+  /** Where the result was produced. */
+  execution_id: string;
+  node_id: string;
+  created_at: number;
+  hits: number;
+}
+
+/** Who is computing a cache key right now (concurrent identical calls run once). */
+export interface WorkflowCacheReservationRow {
+  cache_key: string;
+  owner: string;
+  lease_until: number;
 }

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { BatchObserver } from '../../serving/batcher.js';
+import { type GaugeSeries, SeriesGauge } from '../../serving/series-metrics.js';
 import { ServingMetrics, type ServingProtocol } from '../../serving/serving-metrics.js';
 import type { DeploymentServingState, DeploymentStatusObserver } from '../runtime/deployment-status.js';
 
@@ -72,7 +73,9 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
   readonly #degraded: Gauge<'deployment'>;
   readonly #loadFailures: Counter<'deployment'>;
   readonly #rejected: Counter<'deployment' | 'reason'>;
-  readonly #inFlight: Gauge<'deployment'>;
+  readonly #inFlight: SeriesGauge;
+  /** The in-flight series of each deployment: set twice per call, so looked up once. */
+  readonly #inFlightSeries = new Map<string, GaugeSeries>();
 
   /** @param options.processMetrics also export Node's process metrics (once per process). @default false */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -87,10 +90,9 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
       labelNames: ['deployment', 'reason'],
       registers,
     });
-    this.#inFlight = new Gauge({
+    this.#inFlight = new SeriesGauge({
       name: 'keel_deployment_requests_in_flight',
       help: 'Calls a deployment is answering now (admitted and not yet answered), by deployment.',
-      labelNames: ['deployment'],
       registers,
     });
     this.#degraded = new Gauge({
@@ -131,7 +133,12 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
 
   /** Sets how many calls `deployment` is answering now. */
   setInFlight(deployment: string, calls: number): void {
-    this.#inFlight.set({ deployment }, calls);
+    let series = this.#inFlightSeries.get(deployment);
+    if (series === undefined) {
+      series = this.#inFlight.series({ deployment });
+      this.#inFlightSeries.set(deployment, series);
+    }
+    series.set(calls);
   }
 
   /** Counts one answered call and its latency. */

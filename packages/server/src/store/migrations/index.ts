@@ -8,6 +8,7 @@ import { webhookSchema } from './0005-webhooks.js';
 import { deploymentSchema } from './0006-deployments.js';
 import { predictionSchema } from './0007-predictions.js';
 import { lighterPredictionIndexes } from './0008-lighter-prediction-indexes.js';
+import { workflowSchema } from './0009-workflows.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -23,5 +24,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0006-deployments': deploymentSchema(dialect),
     '0007-predictions': predictionSchema(dialect),
     '0008-lighter-prediction-indexes': lighterPredictionIndexes(),
+    '0009-workflows': workflowSchema(dialect),
   };
 }

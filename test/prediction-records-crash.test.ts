@@ -57,7 +57,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           'the deployment to be ready',
         );
         // The version was copied into the folder `--model-cache-dir` names.
-        expect(readdirSync(join(cacheDir, 'crashy'))).toContainEqual(expect.stringMatching(/^1-[0-9a-f]{64}$/));
+        expect(readdirSync(join(cacheDir, 'crashy'))).toContainEqual(
+          expect.stringMatching(/^1-[0-9a-f]{64}$/),
+        );
 
         const sent = new Set<string>();
         const answered: string[] = [];

@@ -12,12 +12,13 @@ import { predictionsCommand } from './commands/predictions.js';
 import { runsCommand } from './commands/runs.js';
 import { serverCommand } from './commands/server.js';
 import { servingCommand } from './commands/serving.js';
+import { workflowsCommand } from './commands/workflows.js';
 import { errorLine } from './error-line.js';
 import { type CliIo, processIo } from './io.js';
 
 /**
  * Builds the `keel` command tree: `server`, `serving`, `db upgrade`, `gc`, `experiments …`, `runs …`,
- * `artifacts …`, `models …`, `deployments …`, `predictions …`, `audit …`, `--version`. Every command throws instead of exiting (commander's
+ * `artifacts …`, `models …`, `deployments …`, `predictions …`, `audit …`, `workflows …`, `--version`. Every command throws instead of exiting (commander's
  * `exitOverride`), so {@link runCli} — or a test — decides the exit code.
  *
  * @example
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(modelsCommand(io));
   program.addCommand(predictionsCommand(io));
   program.addCommand(deploymentsCommand(io));
+  program.addCommand(workflowsCommand(io));
   inheritSettings(program);
   return program;
 }

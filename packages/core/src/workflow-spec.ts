@@ -45,7 +45,9 @@ export interface TypedInterface {
  * @example
  * const v: ArtifactValue = { $artifact: 'workflows/data/9f86…', sha256: '9f86…', kind: 'file', size: 4 };
  */
-export interface ArtifactValue {
+// A type, not an interface: only type literals are assignable to `JsonValue`'s index signature,
+// and an artifact value is a JSON value wherever values travel.
+export type ArtifactValue = {
   /** Path in the artifact store. */
   $artifact: string;
   /** Lowercase hex sha256 of the content. */
@@ -53,7 +55,7 @@ export interface ArtifactValue {
   kind: 'file' | 'directory';
   /** Bytes (files). */
   size?: number;
-}
+};
 
 /** Where a node input comes from. */
 export type Binding =

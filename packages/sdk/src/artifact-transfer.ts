@@ -109,6 +109,18 @@ export class ArtifactTransfer {
   }
 
   /**
+   * Uploads local files to paths relative to `location`, an artifact-store folder not tied to a
+   * run (e.g. content-addressed workflow data); `''` as a file's path uploads to `location` itself.
+   */
+  async uploadFilesTo(
+    location: ArtifactLocation,
+    files: readonly { localPath: string; artifactPath: string; size?: number }[],
+    options: TransferOptions = {},
+  ): Promise<void> {
+    await this.run(files, options, (f, progress) => this.put(location, f, progress));
+  }
+
+  /**
    * Downloads a file or a folder (recursively) to `<destDir>/<artifactPath>` and returns that
    * local path. A path that lists as a non-empty folder is a folder; otherwise it is fetched as
    * a file (the run's root, `''`, is always a folder).
@@ -270,7 +282,7 @@ function localPathOf(dest: string, artifactPath: string): string {
 }
 
 /** Regular files below a folder (following symlinks to files, not to folders), sorted by path. */
-async function walk(dir: string): Promise<{ path: string; size: number }[]> {
+export async function walk(dir: string): Promise<{ path: string; size: number }[]> {
   const out: { path: string; size: number }[] = [];
   const visit = async (folder: string): Promise<void> => {
     const entries = await readdir(folder, { withFileTypes: true });

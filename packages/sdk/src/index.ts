@@ -7,7 +7,9 @@
  * await keel.withRun({ experiment: 'demo' }, async (run) => run.logMetric('x', 1));
  */
 export type {
+  ArtifactValue,
   AuditEvent,
+  CacheMode,
   ColSpec,
   Dataset,
   DatasetInput,
@@ -22,6 +24,11 @@ export type {
   DeploymentShadow,
   DeploymentSpec,
   DeploymentSpecInput,
+  Execution,
+  ExecutionError,
+  ExecutionMode,
+  ExecutionNode,
+  ExecutionState,
   Experiment,
   FileInfo,
   KeyValue,
@@ -33,6 +40,8 @@ export type {
   ModelVersion,
   ModelVersionStage,
   ModelVersionStatus,
+  NodeCacheStatus,
+  NodeState,
   PredictionPayloadKept,
   PredictionRecord,
   RegisteredModel,
@@ -50,6 +59,7 @@ export type {
   TensorSpec,
   ViewType,
   WireDouble,
+  WorkflowVersion,
 } from '@keel/core';
 export {
   ActiveRun,
@@ -109,6 +119,19 @@ export {
   UnavailableError,
   UnsupportedArtifactUriError,
 } from './errors.js';
+export {
+  EXECUTIONS_API_PREFIX,
+  type ExecutionSummary,
+  ExecutionsClient,
+  type FollowLogsOptions,
+  type LaunchOptions,
+  type ListExecutionsOptions,
+  type LogChunk,
+  type LogEnd,
+  type LogsOptions,
+  type RelaunchOptions,
+  type WaitOptions,
+} from './executions-client.js';
 export { type GitInfo, readGitInfo } from './git-info.js';
 export {
   type BulkIntervalOptions,
@@ -155,6 +178,7 @@ export {
   type ResolvedRestClientOptions,
   resolveTrackingUri,
 } from './rest-client.js';
+export { parseServerSentEvents, type ServerSentEvent } from './sse.js';
 export {
   collectSystemTags,
   findLockfile,
@@ -167,3 +191,21 @@ export {
   resolveCredentials,
   type TrackingCredentials,
 } from './tracking-credentials.js';
+export {
+  ContentUploader,
+  type HashedLocalFile,
+  hashFile,
+  hashLocalPath,
+  type LocalDigest,
+  uploadLocalInputs,
+  WORKFLOW_DATA_PREFIX,
+} from './workflow-data.js';
+export * from './workflows/index.js';
+export {
+  type ListWorkflowsOptions,
+  type ListWorkflowVersionsOptions,
+  type RegisterSpecResult,
+  type WorkflowSummary,
+  WorkflowsClient,
+  type WorkflowVersionSummary,
+} from './workflows-client.js';

@@ -26,6 +26,7 @@ import {
 } from './batch-plan.js';
 import { DeploymentsClient } from './deployments-client.js';
 import { AlreadyExistsError, InvalidParameterError, NotFoundError } from './errors.js';
+import { ExecutionsClient } from './executions-client.js';
 import type { FlushOptions } from './metric-buffer.js';
 import { type DownloadedModel, downloadModel } from './models/download-model.js';
 import type { LoadedModel } from './models/local-model.js';
@@ -37,6 +38,8 @@ import { RegistryClient } from './registry-client.js';
 import { KeelRestClient } from './rest-client.js';
 import { collectSystemTags } from './system-tags.js';
 import type { TrackingCredentials } from './tracking-credentials.js';
+import { ContentUploader } from './workflow-data.js';
+import { WorkflowsClient } from './workflows-client.js';
 
 /**
  * Options of {@link KeelClient}; resolved once and frozen. `username`, `password` and `token`
@@ -198,6 +201,16 @@ export class KeelClient {
    * @example await keel.predictions.feedback(requestId, { fraud: true });
    */
   readonly predictions: PredictionsClient;
+  /**
+   * Workflows: register (bundle and upload a module), list, versions, default version.
+   * @example const [train] = await keel.workflows.register('flows/train.ts');
+   */
+  readonly workflows: WorkflowsClient;
+  /**
+   * Workflow executions: launch, follow, cancel, relaunch, recover, logs.
+   * @example const done = await keel.executions.wait((await keel.executions.launch('train', { data: './train.csv' })).execution_id);
+   */
+  readonly executions: ExecutionsClient;
   private readonly transfer: ArtifactTransfer;
   private readonly locations = new Map<string, ArtifactLocation>();
   private systemTags: Promise<Record<string, string>> | undefined;
@@ -221,6 +234,12 @@ export class KeelClient {
       locationOf: (runId) => this.locationOf(runId),
       list: (runId, path) => this.listArtifacts(runId, path),
     });
+    this.workflows = new WorkflowsClient(this.rest, this);
+    this.executions = new ExecutionsClient(
+      this.rest,
+      this.workflows,
+      new ContentUploader(this.rest, this.transfer),
+    );
   }
 
   // ---------------------------------------------------------------- experiments

@@ -20,8 +20,10 @@ import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerRegistryRoutes } from './routes/registry.js';
 import { runRpcs } from './routes/runs.js';
 import { webhookRpcs } from './routes/webhooks.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
 import { createServices, type Services } from './services/services.js';
 import type { StoreConnection } from './store/database.js';
+import type { WorkflowEngineOptions } from './workflows/workflow-engine.js';
 
 /** Largest JSON body accepted: a log-inputs call may carry a 16 MB dataset profile. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -38,7 +40,7 @@ export interface AppOptions {
       predictionSpillDir?: string;
       /** Where deployments copy model versions before loading them. @default a folder under the OS temp folder */
       modelCacheDir?: string;
-    };
+    } & Partial<Pick<ServerConfig, 'workflowWorkers' | 'workflowCacheDir' | 'workflowLeaseMs'>>;
   /**
    * Hosting of deployments (`/deployments/{name}/…`, `/v2/models/{name}/…`, `/metrics`): the runtime's
    * options, or `false` to serve only the tracking and registry APIs. @default {}
@@ -56,6 +58,11 @@ export interface AppOptions {
   changeSinks?: readonly ChangeSink[];
   /** Requests held at once before answering 503 (see `http/load-shedding.ts`). @default DEFAULT_MAX_IN_FLIGHT */
   maxInFlight?: number;
+  /**
+   * The workflow engine the app builds: its settings (overriding `config.workflow*`), or `false`
+   * to serve the workflow API without running executions (another process runs them). @default {}
+   */
+  workflows?: false | WorkflowEngineOptions;
 }
 
 /**
@@ -84,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(options.config.webhooks ? { webhooks: options.config.webhooks } : {}),
       ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
       ...(options.config.predictionSpillDir ? { predictionSpillDir: options.config.predictionSpillDir } : {}),
+      workflows: workflowEngineOptions(options),
     });
   }
   // One webhook dispatcher per server process; it picks up whatever the outbox holds on start.
@@ -94,6 +102,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const predictionRecorder = services.predictionRecorder;
   app.addHook('onReady', async () => predictionRecorder.start(app.log));
   app.addHook('onClose', () => predictionRecorder.close());
+  // One workflow scheduler per server process; on start it takes over executions whose process died.
+  if (options.workflows !== false) {
+    const scheduler = services.workflowScheduler;
+    app.addHook('onReady', async () => scheduler.start(app.log));
+    app.addHook('onClose', () => scheduler.stop());
+  }
   installLoadShedding(app, options.maxInFlight);
   registerBodyParsers(app);
   installErrorHandler(app);
@@ -110,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerRegistryRoutes(app, services.registry);
   registerRpcs(app, lineageRpcs(services.lineage));
   registerPredictionRoutes(app, services.predictions);
+  registerWorkflowRoutes(app, services.workflows);
   if (options.deployments !== false) {
     const runtime = hostDeployments(app, {
       services,
@@ -130,4 +145,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   await app.ready();
   return app;
+}
+
+/** The workflow engine settings: `config.workflow*`, then the app's explicit options. */
+function workflowEngineOptions(options: AppOptions): WorkflowEngineOptions {
+  const { config } = options;
+  const explicit = options.workflows === false ? {} : (options.workflows ?? {});
+  return {
+    ...(config.workflowWorkers === undefined ? {} : { workers: config.workflowWorkers }),
+    ...(config.workflowCacheDir === undefined ? {} : { cacheDir: config.workflowCacheDir }),
+    ...(config.workflowLeaseMs === undefined ? {} : { scheduler: { leaseMs: config.workflowLeaseMs } }),
+    ...explicit,
+  };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -90,6 +91,19 @@ export interface ServerConfig {
    * @default `model-cache` beside the SQLite file, else `<cwd>/keel-data/model-cache`
    */
   readonly modelCacheDir: string;
+  /** Worker processes running workflow task attempts at once (see `LocalProcessExecutor`). @default os.availableParallelism() */
+  readonly workflowWorkers: number;
+  /**
+   * Folder workflow code packages and task inputs are downloaded into, and attempts run in.
+   * @default `workflow-cache` beside the SQLite file, else `<cwd>/keel-data/workflow-cache`
+   */
+  readonly workflowCacheDir: string;
+  /**
+   * How long the workflow scheduler's leases last: a process killed without warning has its
+   * executions continued by another (or the restarted) one after this long. Renewed every third of it.
+   * @default 15000
+   */
+  readonly workflowLeaseMs: number;
 }
 
 /** The scalar fields of {@link ServerConfig}, each set by one flag and one `KEEL_*` variable. */
@@ -115,6 +129,9 @@ export const CONFIG_ENV = {
   logLevel: 'KEEL_LOG_LEVEL',
   predictionSpillDir: 'KEEL_PREDICTION_SPILL_DIR',
   modelCacheDir: 'KEEL_MODEL_CACHE_DIR',
+  workflowWorkers: 'KEEL_WORKFLOW_WORKERS',
+  workflowCacheDir: 'KEEL_WORKFLOW_CACHE_DIR',
+  workflowLeaseMs: 'KEEL_WORKFLOW_LEASE_MS',
 } as const satisfies Record<ScalarField, string>;
 
 /**
@@ -158,6 +175,7 @@ export function resolveServerConfig(
   const backendStoreUri = pick('backendStoreUri') ?? `sqlite:///${resolve(dataDir, 'keel.db')}`;
   const spillDir = pick('predictionSpillDir');
   const modelCacheDir = pick('modelCacheDir');
+  const workflowCacheDir = pick('workflowCacheDir');
   return Object.freeze({
     host: pick('host') ?? '127.0.0.1',
     port,
@@ -178,6 +196,17 @@ export function resolveServerConfig(
       modelCacheDir !== undefined
         ? resolve(cwd, modelCacheDir)
         : besideStore(backendStoreUri, dataDir, cwd, 'model-cache'),
+    workflowWorkers: toInteger(
+      'workflowWorkers',
+      pick('workflowWorkers') ?? String(Math.max(1, availableParallelism())),
+      1,
+      1024,
+    ),
+    workflowCacheDir:
+      workflowCacheDir !== undefined
+        ? resolve(cwd, workflowCacheDir)
+        : besideStore(backendStoreUri, dataDir, cwd, 'workflow-cache'),
+    workflowLeaseMs: toInteger('workflowLeaseMs', pick('workflowLeaseMs') ?? '15000', 100, 3_600_000),
   });
 }
 

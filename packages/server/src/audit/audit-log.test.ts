@@ -134,6 +134,36 @@ describe.each(dialects)('AuditLog on %s', (dialect) => {
     expect(new Set((await rows()).map((r) => r.actor)).size).toBe(50);
   });
 
+  it('appends many events in one call with the same chain, concurrently with single appends', async () => {
+    await append(1);
+    const batch = (i: number) =>
+      Array.from({ length: 600 }, (_, j) => ({
+        actor: systemActor(`batch-${i}`),
+        change: {
+          action: 'run.created',
+          entity: 'run' as const,
+          entityId: `r${i}-${j}`,
+          after: { run_name: `n${j}`, tags: [] },
+        },
+      }));
+    await Promise.all([
+      t.store.db.transaction().execute((trx) => audit.recordMany(trx, batch(1))),
+      append(2),
+      t.store.db.transaction().execute((trx) => audit.recordMany(trx, batch(2))),
+      t.store.db.transaction().execute((trx) => audit.recordMany(trx, [])),
+    ]);
+    expect(await audit.verify()).toMatchObject({ ok: true, events: 1203 });
+    const events = await rows();
+    // Each call's events are consecutive and in the order given.
+    for (const i of [1, 2]) {
+      const own = events.filter((e) => e.actor === `batch-${i}`);
+      expect(own.map((e) => e.entity_id)).toEqual(batch(i).map((c) => c.change.entityId));
+      expect(Number(own.at(-1)?.seq) - Number(own[0]?.seq)).toBe(599);
+    }
+    // Stored in wire form (empty lists dropped), as `record` stores them.
+    expect(events.find((e) => e.entity_id === 'r1-0')?.after_json).toBe('{"run_name":"n0"}');
+  });
+
   it('appends on the raw SQLite handle with the same chain', async () => {
     if (dialect !== 'sqlite' || !t.store.sqlite) return;
     await append(2);

@@ -3,7 +3,7 @@ import type { AuditEvent } from '@keel/core';
 import { canonicalJson, invalidParameter } from '@keel/core';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Actor, Change, ChangeSink } from '../changes/change.js';
+import type { Actor, ActorChange, Change, ChangeSink } from '../changes/change.js';
 import type { Clock } from '../services/clock.js';
 import type { DialectName } from '../store/dialect.js';
 import type { AuditEventRow, Database } from '../store/schema.js';
@@ -20,6 +20,12 @@ export const GENESIS_HASH = '0'.repeat(64);
  * the chain. SQLite needs none: its write transactions (`BEGIN IMMEDIATE`) are exclusive.
  */
 export const AUDIT_LOCK_KEY = 1_801_807_212_001;
+
+/**
+ * Events per multi-row insert of {@link AuditLog.recordMany}: 12 columns each stays far below
+ * both dialects' bound-parameter limits.
+ */
+const APPEND_CHUNK = 500;
 
 /** Largest page of {@link AuditLog.search}. */
 export const MAX_AUDIT_PAGE = 1000;
@@ -89,21 +95,47 @@ export class AuditLog implements ChangeSink {
 
   /** Appends one event inside `trx` (which must be a write transaction). */
   async record(trx: Transaction<Database>, actor: Actor, change: Change): Promise<void> {
+    const last = await this.#head(trx);
+    await trx
+      .insertInto('audit_events')
+      .values(this.#seal(last, actor, change))
+      .execute();
+  }
+
+  /**
+   * Appends several events inside `trx`, in order, each chained to the one before: the same
+   * events as one {@link record} call each, with one read of the chain head and multi-row
+   * inserts.
+   */
+  async recordMany(trx: Transaction<Database>, changes: readonly ActorChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    let last = await this.#head(trx);
+    const rows = changes.map(({ actor, change }) => {
+      const row = this.#seal(last, actor, change);
+      last = { seq: row.seq, hash: row.hash };
+      return row;
+    });
+    for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
+      await trx
+        .insertInto('audit_events')
+        .values(rows.slice(i, i + APPEND_CHUNK))
+        .execute();
+    }
+  }
+
+  /** The last event, read under the append lock (see {@link AUDIT_LOCK_KEY}). */
+  async #head(trx: Transaction<Database>): Promise<{ seq: number; hash: string } | undefined> {
     if (this.#options.dialect === 'postgres') {
       // Released at commit or rollback; the read below then sees the previous holder's event
       // (READ COMMITTED takes a new snapshot per statement).
       await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
     }
-    const last = await trx
+    return trx
       .selectFrom('audit_events')
       .select(['seq', 'hash'])
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    await trx
-      .insertInto('audit_events')
-      .values(this.#seal(last, actor, change))
-      .execute();
   }
 
   /**

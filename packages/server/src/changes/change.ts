@@ -20,7 +20,8 @@ export type ChangeEntity =
   | 'model_version'
   | 'webhook'
   | 'deployment'
-  | 'workflow';
+  | 'workflow'
+  | 'execution';
 
 /**
  * One state change, described after the fact: `action` is `<entity>.<verb>` in snake_case
@@ -31,7 +32,7 @@ export type ChangeEntity =
 export interface Change {
   readonly action: string;
   readonly entity: ChangeEntity;
-  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id, deployment name, workflow name. */
+  /** The entity's id: experiment id, run id, model name, `name/version` for versions, webhook id, deployment name, workflow name, execution id. */
   readonly entityId: string;
   readonly before?: unknown;
   readonly after?: unknown;
@@ -44,6 +45,35 @@ export interface Change {
  */
 export interface ChangeSink {
   record(trx: Transaction<Database>, actor: Actor, change: Change): Promise<void>;
+  /**
+   * Several changes at once, in order, as if each were given to {@link record} (the audit log
+   * appends them with one read of its chain head). Optional: {@link recordAll} falls back to
+   * `record` one by one.
+   */
+  recordMany?(trx: Transaction<Database>, changes: readonly ActorChange[]): Promise<void>;
+}
+
+/** A change and who made it, for {@link ChangeSink.recordMany}. */
+export interface ActorChange {
+  readonly actor: Actor;
+  readonly change: Change;
+}
+
+/**
+ * Hands `changes` to `sink` in order: through its `recordMany` when it has one, else one
+ * `record` call each.
+ *
+ * @example
+ * await recordAll(recorder, trx, [{ actor, change: created }, { actor, change: ended }]);
+ */
+export async function recordAll(
+  sink: ChangeSink,
+  trx: Transaction<Database>,
+  changes: readonly ActorChange[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  if (sink.recordMany !== undefined) return sink.recordMany(trx, changes);
+  for (const { actor, change } of changes) await sink.record(trx, actor, change);
 }
 
 /** Hands each change to every sink, in order, inside the caller's transaction. */
@@ -52,6 +82,11 @@ export class ChangeRecorder implements ChangeSink {
 
   async record(trx: Transaction<Database>, actor: Actor, change: Change): Promise<void> {
     for (const sink of this.sinks) await sink.record(trx, actor, change);
+  }
+
+  /** Hands all of `changes` to each sink in turn (see {@link recordAll}). */
+  async recordMany(trx: Transaction<Database>, changes: readonly ActorChange[]): Promise<void> {
+    for (const sink of this.sinks) await recordAll(sink, trx, changes);
   }
 }
 

@@ -35,6 +35,12 @@ export interface RpcDefinition<S extends TObject> {
   handler(message: Static<S>, context: RpcContext): Promise<object> | object;
   /** Prefixes to mount under. @default MLFLOW_PREFIXES */
   readonly prefixes?: readonly string[];
+  /**
+   * Send the response as the handler returns it, not compacted: for messages that carry JSON
+   * values whose nulls and empty lists mean something (workflow specs, inputs, outputs).
+   * @default false
+   */
+  readonly verbatim?: boolean;
 }
 
 /** An RPC of any schema. */
@@ -59,6 +65,7 @@ export function registerRpcs(app: FastifyInstance, definitions: readonly AnyRpc[
             request.method === 'GET',
           );
           const result = await definition.handler(message, { requestId: request.id, request });
+          if (definition.verbatim) return reply.type('application/json').send(JSON.stringify(result));
           return sendMessage(reply, result);
         },
       });

@@ -20,6 +20,9 @@ import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { WebhookService } from '../webhooks/webhook-service.js';
 import { WebhookSink } from '../webhooks/webhook-sink.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
+import type { Scheduler } from '../workflows/engine/scheduler.js';
+import { createWorkflowEngine, type WorkflowEngineOptions } from '../workflows/workflow-engine.js';
+import type { WorkflowService } from '../workflows/workflow-service.js';
 import { ArtifactService } from './artifact-service.js';
 import { type Clock, systemClock } from './clock.js';
 import { DeploymentService } from './deployments/deployment-service.js';
@@ -56,6 +59,10 @@ export interface Services {
   predictionRecorder: PredictionRecorder;
   /** Search, export and feedback of prediction records. */
   predictions: PredictionService;
+  /** Workflows: versions, executions, logs. */
+  workflows: WorkflowService;
+  /** Drives workflow executions; `buildApp` starts it with the server and stops it on close. */
+  workflowScheduler: Scheduler;
 }
 
 /** What {@link createServices} wires besides the backend store. */
@@ -74,6 +81,8 @@ export interface ServicesOptions {
    * folder under the OS temp folder (created only on first spill)
    */
   predictionSpillDir?: string;
+  /** The workflow engine's executor and scheduler settings. @default see `WorkflowEngineOptions` */
+  workflows?: WorkflowEngineOptions;
 }
 
 /**
@@ -148,6 +157,10 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     clock,
   });
   const lineage = new LineageService({ registry, runs, experiments, predictions, deployments });
+  const engine = createWorkflowEngine(
+    { store, artifacts: options.artifacts, changes: recorder, clock, runs, experiments },
+    options.workflows,
+  );
   return {
     experiments,
     runs,
@@ -163,6 +176,8 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     webhookDispatcher,
     predictionRecorder,
     predictions,
+    workflows: engine.service,
+    workflowScheduler: engine.scheduler,
   };
 }
 

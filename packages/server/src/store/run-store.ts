@@ -6,12 +6,14 @@ import {
   TAG_DATASET_CONTEXT,
 } from '@keel/core';
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
-import type { Actor, Change, ChangeSink } from '../changes/change.js';
+import { type Actor, type ActorChange, type Change, type ChangeSink, recordAll } from '../changes/change.js';
 import type { DialectName } from './dialect.js';
 import type { StageFilter } from './experiment-store.js';
 import { groupBy } from './group-by.js';
 import type { Database, DatasetRow, KeyValueRow, RunRow } from './schema.js';
 import { comparisonSql, compileFilter } from './search-sql.js';
+import type { TrackedRunEnd, TrackingBatch, TrackingBatchWriter } from './tracking-batch.js';
+import { insertChunks } from './workflow-store.js';
 
 /** A dataset input of a run: the dataset and the input's tags. */
 export interface StoredDatasetInput {
@@ -51,12 +53,15 @@ const ATTRIBUTE_COLUMNS: Record<string, keyof RunRow> = {
   lifecycle_stage: 'lifecycle_stage',
 };
 
+/** Run ids per `IN (…)` list of {@link RunStore.writeBatch}: far below both dialects' bound-parameter limits. */
+const BATCH_KEY_CHUNK = 500;
+
 /**
  * SQL for runs, their params, tags and dataset inputs. Every write other than log-batch (see
  * `BatchWriter`) runs in one transaction with its `recorder.record` call, so a change and its
  * audit event commit or roll back together.
  */
-export class RunStore {
+export class RunStore implements TrackingBatchWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
@@ -75,20 +80,80 @@ export class RunStore {
           )
           .execute();
       }
-      await this.recorder.record(trx, actor, {
-        action: 'run.created',
-        entity: 'run',
-        entityId: run.run_uuid,
-        after: {
-          experiment_id: String(run.experiment_id),
-          run_name: run.name,
-          user_id: run.user_id,
-          status: run.status,
-          start_time: run.start_time,
-          tags: tags.map(({ key, value }) => ({ key, value })),
+      await this.recorder.record(trx, actor, runCreatedChange(run, tags));
+    });
+  }
+
+  /**
+   * Stores a tracking batch inside `trx`: its runs with their tags and params (multi-row inserts),
+   * then its ends (status and end time of active runs still in their `previousStatus`), then one
+   * change per run created
+   * (`run.created`, as {@link insert} records it) and per run ended (`run.updated`, `before` being
+   * the status the batch's writer gave the run), appended together. Params are not recorded, as
+   * with log-batch. Nothing is read back.
+   */
+  async writeBatch(trx: Transaction<Database>, batch: TrackingBatch): Promise<void> {
+    const created = batch.created;
+    await insertChunks(
+      created.map((run) => run.row),
+      (rows) => trx.insertInto('runs').values(rows).execute(),
+    );
+    const tags = created.flatMap((run) => run.tags.map((t) => ({ run_uuid: run.row.run_uuid, ...t })));
+    await insertChunks(tags, (rows) =>
+      trx
+        .insertInto('tags')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['run_uuid', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') }),
+        )
+        .execute(),
+    );
+    const params = created.flatMap((run) => run.params.map((p) => ({ run_uuid: run.row.run_uuid, ...p })));
+    await insertChunks(params, (rows) => trx.insertInto('params').values(rows).execute());
+    const ended = await this.#endRuns(trx, batch.ended);
+    const changes: ActorChange[] = created.map((run) => ({
+      actor: run.actor,
+      change: runCreatedChange(run.row, run.tags),
+    }));
+    for (const end of ended) {
+      changes.push({
+        actor: end.actor,
+        change: {
+          action: 'run.updated',
+          entity: 'run',
+          entityId: end.runId,
+          before: { status: end.previousStatus },
+          after: { status: end.status, end_time: end.endTime },
         },
       });
-    });
+    }
+    await recordAll(this.recorder, trx, changes);
+  }
+
+  /**
+   * Sets status and end time of the active runs among `ends` still in their previous status (one
+   * statement per distinct status change and end time); returns the ends applied, one per run.
+   */
+  async #endRuns(trx: Transaction<Database>, ends: readonly TrackedRunEnd[]): Promise<TrackedRunEnd[]> {
+    const groups = groupBy(ends, (end) => `${end.previousStatus}\u0000${end.status}\u0000${end.endTime}`);
+    const applied = new Map<string, TrackedRunEnd>();
+    for (const group of groups.values()) {
+      const { previousStatus, status, endTime } = group[0] as TrackedRunEnd;
+      const byId = new Map(group.map((end) => [end.runId, end]));
+      const ids = [...byId.keys()];
+      for (let i = 0; i < ids.length; i += BATCH_KEY_CHUNK) {
+        const rows = await trx
+          .updateTable('runs')
+          .set({ status, end_time: endTime })
+          .where('run_uuid', 'in', ids.slice(i, i + BATCH_KEY_CHUNK))
+          .where('status', '=', previousStatus)
+          .where('lifecycle_stage', '=', 'active')
+          .returning('run_uuid')
+          .execute();
+        for (const { run_uuid } of rows) applied.set(run_uuid, byId.get(run_uuid) as TrackedRunEnd);
+      }
+    }
+    return [...applied.values()];
   }
 
   async get(runId: string): Promise<RunRow | undefined> {
@@ -646,6 +711,23 @@ function leadingMetric(query: RunSearchQuery): { conditions: Comparison[]; rest?
   if (conditions.length === 0) return undefined;
   if (rest.length === 0) return { conditions };
   return { conditions, rest: rest.length === 1 ? (rest[0] as FilterExpr) : { kind: 'and', items: rest } };
+}
+
+/** The `run.created` change of a new run and its tags. */
+function runCreatedChange(run: RunRow, tags: readonly KeyValueRow[]): Change {
+  return {
+    action: 'run.created',
+    entity: 'run',
+    entityId: run.run_uuid,
+    after: {
+      experiment_id: String(run.experiment_id),
+      run_name: run.name,
+      user_id: run.user_id,
+      status: run.status,
+      start_time: run.start_time,
+      tags: tags.map(({ key, value }) => ({ key, value })),
+    },
+  };
 }
 
 function normalizeRun(row: RunRow): RunRow {

@@ -821,26 +821,7 @@ export class WorkflowStore {
    */
   async reserve(key: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = this.options.clock();
-    const row = await this.db
-      .insertInto('workflow_cache_reservations')
-      .values({ cache_key: key, owner, lease_until: now + leaseMs })
-      .onConflict((oc) =>
-        oc
-          .column('cache_key')
-          .doUpdateSet((eb) => ({
-            owner: eb.ref('excluded.owner'),
-            lease_until: eb.ref('excluded.lease_until'),
-          }))
-          .where((eb) =>
-            eb.or([
-              eb('workflow_cache_reservations.lease_until', '<', now),
-              eb('workflow_cache_reservations.owner', '=', owner),
-            ]),
-          ),
-      )
-      .returning('cache_key')
-      .executeTakeFirst();
-    return row !== undefined;
+    return (await reserveKeys(this.db, [key], owner, now, leaseMs)).length === 1;
   }
 
   /** Drops `owner`'s reservation of a key. @returns false when `owner` did not hold it. */
@@ -981,4 +962,37 @@ export function toNode(row: WorkflowNodeRow): NodeRecord {
     outputs: parseJson(row.outputs),
     error: parseJson<ExecutionError>(row.error),
   };
+}
+
+/**
+ * Takes the cache reservations of `keys` for `owner` in one statement: a key nobody holds, one
+ * whose lease ran out, or one `owner` already holds (renewed). Returns the keys `owner` holds now.
+ */
+export async function reserveKeys(
+  db: Kysely<Database>,
+  keys: readonly string[],
+  owner: string,
+  now: number,
+  leaseMs: number,
+): Promise<string[]> {
+  const rows = await db
+    .insertInto('workflow_cache_reservations')
+    .values(keys.map((cache_key) => ({ cache_key, owner, lease_until: now + leaseMs })))
+    .onConflict((oc) =>
+      oc
+        .column('cache_key')
+        .doUpdateSet((eb) => ({
+          owner: eb.ref('excluded.owner'),
+          lease_until: eb.ref('excluded.lease_until'),
+        }))
+        .where((eb) =>
+          eb.or([
+            eb('workflow_cache_reservations.lease_until', '<', now),
+            eb('workflow_cache_reservations.owner', '=', owner),
+          ]),
+        ),
+    )
+    .returning('cache_key')
+    .execute();
+  return rows.map((row) => row.cache_key);
 }

@@ -20,11 +20,15 @@ import {
   validateLength,
   validateRunId,
 } from '@keel/core';
+import type { Transaction } from 'kysely';
 import type { Actor } from '../../changes/change.js';
+import { planBatch } from '../../store/batch-plan.js';
 import type { BatchWriter, MetricPoint } from '../../store/batch-writer.js';
+import type { StoredExperiment } from '../../store/experiment-store.js';
 import type { MetricStore } from '../../store/metric-store.js';
 import type { RunDetails, RunStore } from '../../store/run-store.js';
-import type { RunRow } from '../../store/schema.js';
+import type { Database, RunRow } from '../../store/schema.js';
+import type { TrackingBatch, TrackingBatchWriter } from '../../store/tracking-batch.js';
 import type { Clock } from '../clock.js';
 import { decodePageToken, pageOf } from '../page-token.js';
 import { type ExperimentService, parseExperimentId, stagesOf } from './experiment-service.js';
@@ -47,6 +51,9 @@ export interface CreateRunInput {
   tags?: readonly KeyValue[];
 }
 
+/** The experiment a new run goes to (see {@link RunService.newRun}). */
+export type RunExperiment = Pick<StoredExperiment, 'experimentId' | 'artifactLocation'>;
+
 export interface LogBatchInput {
   runId: string;
   metrics?: readonly MetricPoint[];
@@ -63,11 +70,22 @@ export interface DatasetInputInput {
  * MLflow's run rules: creation, lifecycle, write-once params, batch limits, search. Every
  * state-changing method takes the {@link Actor} its change is recorded under.
  */
-export class RunService {
+export class RunService implements TrackingBatchWriter {
   constructor(private readonly options: RunServiceOptions) {}
 
   async create(input: CreateRunInput, actor: Actor): Promise<Run> {
     const experiment = await this.options.experiments.requireActive(input.experimentId ?? '0');
+    const { row, tags } = this.newRun(input, experiment);
+    await this.options.runs.insert(row, tags, actor);
+    return this.get(row.run_uuid);
+  }
+
+  /**
+   * The row and tags {@link create} stores for `input` (validated, named, with a fresh id) in
+   * `experiment`, which the caller found active; nothing is written. For writers that store runs
+   * in a {@link TrackingBatch}.
+   */
+  newRun(input: CreateRunInput, experiment: RunExperiment): { row: RunRow; tags: KeyValue[] } {
     const tags = [...(input.tags ?? [])];
     for (const tag of tags) validateRunTag(tag.key, tag.value);
     const nameTag = tags.find((t) => t.key === TAG_RUN_NAME)?.value;
@@ -92,8 +110,28 @@ export class RunService {
       lifecycle_stage: 'active',
       deleted_time: null,
     };
-    await this.options.runs.insert(row, dedupeTags(tags), actor);
-    return this.get(runId);
+    return { row, tags: dedupeTags(tags) };
+  }
+
+  /**
+   * Params to store with a new run (see {@link newRun}), validated and de-duplicated as log-batch
+   * does it: a key given twice with two values is INVALID_PARAMETER_VALUE.
+   */
+  newParams(params: readonly KeyValue[]): KeyValue[] {
+    for (const p of params) validateParam(p.key, p.value);
+    const plan = planBatch({ runId: '', metrics: [], params, tags: [] });
+    const conflict = plan.conflicts[0];
+    if (conflict) {
+      throw invalidParameter(
+        `Param with key='${conflict.key}' was given twice, with values '${conflict.oldValue}' and '${conflict.newValue}'`,
+      );
+    }
+    return plan.params;
+  }
+
+  /** Stores a batch of runs prepared with {@link newRun} and ends inside `trx` (see `RunStore.writeBatch`). */
+  writeBatch(trx: Transaction<Database>, batch: TrackingBatch): Promise<void> {
+    return this.options.runs.writeBatch(trx, batch);
   }
 
   async get(runId: string): Promise<Run> {

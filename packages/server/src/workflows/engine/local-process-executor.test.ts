@@ -610,6 +610,18 @@ describe('LocalProcessExecutor: command tasks', () => {
     expect(logs.stderr).toBe('first line\ncannot reverse: FAIL found\n');
   });
 
+  it('fails exit code 75 (EX_TEMPFAIL) as retryable', async () => {
+    const run = executor();
+    const spec: TaskSpec = {
+      ...reverse,
+      name: 'flaky',
+      interface: { inputs: {}, outputs: {} },
+      command: { argv: [process.execPath, '-e', 'process.exit(75)'] },
+    };
+    const error = failed(await run.run(attempt(spec, {}), recorder().events, never));
+    expect(error).toMatchObject({ kind: 'user', retryable: true, message: 'Command exited with code 75' });
+  });
+
   it('kills the program with its worker on timeout', async () => {
     const run = executor();
     const pidFile = join(root, `pid-${dirs++}`);

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeelError } from '@keel/core';
 import type { ArtifactStore } from '../../artifacts/artifact-store.js';
@@ -304,7 +305,7 @@ export class LocalProcessExecutor implements Executor {
     if (wait > 0) await sleep(wait, undefined, { signal: this.#closing.signal });
     let worker: TaskWorker;
     try {
-      worker = await TaskWorker.start(this.#env);
+      worker = await TaskWorker.start(withServerPackages(this.#env));
     } catch (error) {
       slot.notBefore = Date.now() + slot.backoff.recordFailure();
       throw error;
@@ -424,4 +425,16 @@ function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 
 function closedError(): Error {
   return new Error('The workflow executor is closed');
+}
+
+/**
+ * The workers' environment: `env` with `NODE_PATH` extended by the folders this server resolves
+ * packages from, so that a bundle's runtime `require` of a package it does not contain (the SDK
+ * loads `protobufjs` that way when it exports ONNX) finds the server's installation. ES `import`s
+ * of the packages bundles leave out (`onnxruntime-node`…) do not read `NODE_PATH`.
+ */
+function withServerPackages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const own = (env.NODE_PATH ?? '').split(delimiter).filter((path) => path !== '');
+  const server = createRequire(import.meta.url).resolve.paths('keel-worker-package') ?? [];
+  return { ...env, NODE_PATH: [...own, ...server.filter((path) => !own.includes(path))].join(delimiter) };
 }

@@ -182,8 +182,17 @@ function context(request, signal) {
     run: {
       id: request.runId,
       logParam: (key, value) => track(seq, { kind: 'param', key: String(key), value: String(value) }),
-      logMetric: (key, value, step) =>
-        track(seq, { kind: 'metric', key: String(key), value: Number(value), step: step === undefined ? 0 : Number(step), timestamp: Date.now() }),
+      // The SDK's signature, logMetric(key, value, { step, timestamp }); a bare step number is accepted too.
+      logMetric: (key, value, options) => {
+        const { step, timestamp } = typeof options === 'object' && options !== null ? options : { step: options };
+        return track(seq, {
+          kind: 'metric',
+          key: String(key),
+          value: Number(value),
+          step: step === undefined ? 0 : Number(step),
+          timestamp: timestamp === undefined ? Date.now() : Number(timestamp),
+        });
+      },
       setTag: (key, value) => track(seq, { kind: 'tag', key: String(key), value: String(value) }),
     },
   };
@@ -201,6 +210,8 @@ async function runFunction(request, signal) {
   }
   return await task.fn(request.inputs, context(request, signal));
 }
+
+const COMMAND_RETRY_EXIT_CODE = 75;
 
 function runCommand(request, state) {
   return new Promise((resolve, reject) => {
@@ -224,7 +235,10 @@ function runCommand(request, state) {
       if (partial !== '') tail.push(partial);
       const how = code === null ? 'was killed by ' + signal : 'exited with code ' + code;
       const last = tail.slice(-STDERR_TAIL_LINES);
-      reject(new Error('Command ' + how + (last.length > 0 ? '; last stderr lines:\n' + last.join('\n') : '')));
+      const error = new Error('Command ' + how + (last.length > 0 ? '; last stderr lines:\n' + last.join('\n') : ''));
+      // Exit code 75 (EX_TEMPFAIL) asks for a retry, as the SDK's COMMAND_RETRY_EXIT_CODE says.
+      error.retryable = code === COMMAND_RETRY_EXIT_CODE;
+      reject(error);
     });
   });
 }

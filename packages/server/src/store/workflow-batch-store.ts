@@ -12,8 +12,8 @@ import {
   type ExecutionUpdate,
   type ExecutionWithNodes,
   executionFields,
-  executionRow,
   insertChunks,
+  insertExecution,
   jsonOrNull,
   type NewExecution,
   type NewNode,
@@ -403,14 +403,7 @@ export class WorkflowBatchStore {
     change: Change,
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('workflow_executions')
-        .values(executionRow(execution, this.options.clock()))
-        .execute();
-      await insertChunks(
-        nodes.map((node, i) => nodeRow(execution.execution_id, node, i)),
-        (rows) => trx.insertInto('workflow_nodes').values(rows).execute(),
-      );
+      await insertExecution(trx, execution, nodes, this.options.clock());
       await this.options.changes.record(trx, actor, change);
     });
   }

@@ -420,16 +420,9 @@ export class WorkflowStore {
 
   /** Inserts an execution and its initial nodes in one transaction. */
   async createExecution(execution: NewExecution, nodes: readonly NewNode[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('workflow_executions')
-        .values(executionRow(execution, this.options.clock()))
-        .execute();
-      await insertChunks(
-        nodes.map((node, i) => nodeRow(execution.execution_id, node, i)),
-        (rows) => trx.insertInto('workflow_nodes').values(rows).execute(),
-      );
-    });
+    await this.db
+      .transaction()
+      .execute((trx) => insertExecution(trx, execution, nodes, this.options.clock()));
   }
 
   /**
@@ -995,4 +988,18 @@ export async function reserveKeys(
     .returning('cache_key')
     .execute();
   return rows.map((row) => row.cache_key);
+}
+
+/** Inserts an execution row and its initial nodes (in the caller's transaction). */
+export async function insertExecution(
+  trx: Transaction<Database>,
+  execution: NewExecution,
+  nodes: readonly NewNode[],
+  now: number,
+): Promise<void> {
+  await trx.insertInto('workflow_executions').values(executionRow(execution, now)).execute();
+  await insertChunks(
+    nodes.map((node, i) => nodeRow(execution.execution_id, node, i)),
+    (rows) => trx.insertInto('workflow_nodes').values(rows).execute(),
+  );
 }

@@ -228,7 +228,10 @@ async function countRecords(base, answered) {
     if (stored >= answered) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { answered, stored };
+  // Records that went through a spill file because the store fell behind (they still count).
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const spilled = Number(/^keel_prediction_records_total\{outcome="spilled"\} (\S+)$/m.exec(metrics)?.[1] ?? 0);
+  return { answered, stored, spilled };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-bench-serving-'));

@@ -135,4 +135,37 @@ describe('hostDeployments: readiness and load status', () => {
     expect(await metric('keel_deployment_degraded', 'steady')).toBe(0);
     expect(await metric('keel_deployment_load_failures_total', 'steady')).toBe(1);
   });
+
+  it('exports the prediction recorder: records recorded, stored and buffered', async () => {
+    const series = async (name: string) => {
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Object.fromEntries(
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.split(' ').pop())]),
+      );
+    };
+    await services.predictionRecorder.flush();
+    const before = await series('keel_prediction_records_total');
+    for (let i = 0; i < 3; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/deployments/steady/invocations',
+        payload: { inputs: [[i, 1]] },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+    await services.predictionRecorder.flush();
+    const after = await series('keel_prediction_records_total');
+    const grew = (outcome: string) => {
+      const key = `keel_prediction_records_total{outcome="${outcome}"}`;
+      return (after[key] ?? Number.NaN) - (before[key] ?? 0);
+    };
+    expect(grew('recorded')).toBe(3);
+    expect(grew('stored')).toBe(3);
+    expect(grew('spilled')).toBe(0);
+    expect(grew('dropped')).toBe(0);
+    expect(await series('keel_prediction_records_buffered')).toEqual({ keel_prediction_records_buffered: 0 });
+  });
 });

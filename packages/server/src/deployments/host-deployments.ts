@@ -19,7 +19,7 @@ export interface HostDeploymentsOptions {
   services: {
     deployments: DeploymentService;
     registry: RegistryService;
-    predictionRecorder: Pick<PredictionRecorder, 'record'>;
+    predictionRecorder: Pick<PredictionRecorder, 'record' | 'stats'>;
   };
   /** The artifact store holding the registry's copies of version files. */
   artifacts: ArtifactStore;
@@ -53,6 +53,7 @@ export interface HostDeploymentsOptions {
  */
 export function hostDeployments(app: FastifyInstance, options: HostDeploymentsOptions): DeploymentRuntime {
   const metrics = new DeploymentMetrics({ processMetrics: options.processMetrics ?? false });
+  metrics.observeRecorder(options.services.predictionRecorder);
   const runtime = new DeploymentRuntime({
     deployments: options.services.deployments,
     registry: options.services.registry,

@@ -4,6 +4,7 @@
  * the deployments' admission control and load status (`keel_deployment_*`).
  */
 import { Counter, Gauge } from 'prom-client';
+import type { PredictionRecorderStats } from '../../predictions/prediction-recorder.js';
 import type { BatchObserver } from '../../serving/batcher.js';
 import { type GaugeSeries, SeriesGauge } from '../../serving/series-metrics.js';
 import { ServingMetrics, type ServingProtocol } from '../../serving/serving-metrics.js';
@@ -63,6 +64,14 @@ export interface DeploymentMetricLabels {
  *
  * Both appear (at 0) once the runtime lists the deployment and go when it stops hosting it.
  *
+ * And the prediction recorder's, read at each scrape from the recorder given to
+ * {@link observeRecorder} (this process's records, all deployments together):
+ *
+ * | Name | Type | Meaning |
+ * |---|---|---|
+ * | `keel_prediction_records_total` | counter | records by `outcome`: `recorded` (calls recorded), `stored` (rows inserted), `spilled` (written to a spill file while the store was behind or down), `dropped` (lost, each one logged) |
+ * | `keel_prediction_records_buffered` | gauge | records held in memory, not yet in the store |
+ *
  * @example
  * const metrics = new DeploymentMetrics();
  * const runtime = new DeploymentRuntime({ ..., batchObserver: (labels) => metrics.batchObserver(labels) });
@@ -76,6 +85,8 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
   readonly #inFlight: SeriesGauge;
   /** The in-flight series of each deployment: set twice per call, so looked up once. */
   readonly #inFlightSeries = new Map<string, GaugeSeries>();
+  #recorder: { stats(): PredictionRecorderStats } | undefined;
+  #recorderWatched = false;
 
   /** @param options.processMetrics also export Node's process metrics (once per process). @default false */
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -106,6 +117,43 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
       help: 'Failed attempts to resolve or load the models of the deployment.',
       labelNames: ['deployment'],
       registers,
+    });
+  }
+
+  /**
+   * Exports `recorder`'s counters (see the class comment), read at each scrape. Call once; a second
+   * call replaces the recorder read.
+   */
+  observeRecorder(recorder: { stats(): PredictionRecorderStats }): void {
+    const registers = [this.#metrics.registry];
+    this.#recorder = recorder;
+    if (this.#recorderWatched) return;
+    this.#recorderWatched = true;
+    const metrics = this;
+    // A counter only grows: each scrape adds what happened since the last one.
+    const exported = { recorded: 0, stored: 0, spilled: 0, dropped: 0 };
+    const outcomes = Object.keys(exported) as (keyof typeof exported)[];
+    new Counter({
+      name: 'keel_prediction_records_total',
+      help: 'Prediction records of this process by outcome: recorded calls, rows stored, records spilled to a file, records dropped.',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const stats = metrics.#recorder?.stats();
+        for (const outcome of outcomes) {
+          const delta = Math.max(0, (stats?.[outcome] ?? 0) - exported[outcome]);
+          exported[outcome] += delta;
+          this.inc({ outcome }, delta);
+        }
+      },
+    });
+    new Gauge({
+      name: 'keel_prediction_records_buffered',
+      help: 'Prediction records held in memory by this process, not yet in the store.',
+      registers,
+      collect() {
+        this.set(metrics.#recorder?.stats().buffered ?? 0);
+      },
     });
   }
 

@@ -230,7 +230,9 @@ async function countRecords(base, answered) {
   }
   // Records that went through a spill file because the store fell behind (they still count).
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  const spilled = Number(/^keel_prediction_records_total\{outcome="spilled"\} (\S+)$/m.exec(metrics)?.[1] ?? 0);
+  const spilled = Number(
+    /^keel_prediction_records_total\{outcome="spilled"\} (\S+)$/m.exec(metrics)?.[1] ?? 0,
+  );
   return { answered, stored, spilled };
 }
 

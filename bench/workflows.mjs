@@ -6,6 +6,8 @@
 //   (a) fan-out/fan-in: 1,000 items with the cache skipped, so every task runs in a worker process,
 //       beside a bare `Promise.all` of the same task functions in this process, in the same run.
 //       Per-task overhead = (engine wall time − Promise.all wall time) / items; target < 2 ms.
+//       The benchmark process's CPU time (all its threads; the workers are other processes) per
+//       round is reported beside it: steadier than wall time on a busy machine.
 //   (b) cached re-run: a first launch over 10,000 items fills the cache; launching again with the
 //       same inputs must take < 2 s (every task a cache hit).
 //
@@ -132,6 +134,8 @@ async function bare(tasks, xs) {
   return wallMs;
 }
 
+/** CPU time (user + system) of a `process.cpuUsage` difference, in ms. */
+const cpuMs = ({ user, system }) => (user + system) / 1000;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round = (value, digits = 2) => Number(value.toFixed(digits));
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -148,9 +152,12 @@ try {
   // (a) fan-out/fan-in, cache skipped: every task runs.
   const xs = range(ITEMS);
   const engineMs = [];
+  const engineCpuMs = [];
   const bareMs = [];
   for (let i = 0; i < ROUNDS; i++) {
+    const cpu = process.cpuUsage();
     engineMs.push((await execute(engine, xs, 'skip')).wallMs);
+    engineCpuMs.push(cpuMs(process.cpuUsage(cpu)));
     bareMs.push(await bare(tasks, xs));
   }
   const overheadMs = (median(engineMs) - median(bareMs)) / ITEMS;
@@ -175,6 +182,8 @@ try {
       engine_wall_ms: engineMs.map((ms) => round(ms, 1)),
       promise_all_wall_ms: bareMs.map((ms) => round(ms, 3)),
       per_task_overhead_ms: round(overheadMs, 3),
+      engine_cpu_ms: engineCpuMs.map((ms) => round(ms, 0)),
+      cpu_per_task_ms: round(median(engineCpuMs) / ITEMS, 3),
       target_ms: TARGETS.perTaskOverheadMs,
       pass: fanOutPass,
     },

@@ -262,10 +262,14 @@ describe('keel workflows status, logs, cancel, relaunch, recover, executions', (
     expect(watched.stdout).toMatch(new RegExp(`Execution ${id} succeeded in`));
   });
 
-  it('logs prints an attempt log; -f streams live stdout and stderr apart until the attempt ends', async () => {
+  it('logs prints an attempt log with stdout and stderr apart; -f streams them live until the attempt ends', async () => {
     const count = await keel('logs', failedId, 'count', '--attempt', '1');
     expect(count).toMatchObject({ code: 0, stdout: 'counted 2 rows\n', stderr: '' });
-    expect((await keel('logs', failedId, 'greet')).stdout).toBe('greeting fail\n');
+    expect(await keel('logs', failedId, 'greet')).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: 'greeting fail\n',
+    });
 
     const live = idIn((await keel('launch', 'hello', ...inputs('live', 20))).stdout);
     await waitFor(

@@ -9,6 +9,7 @@ import { experimentsCommand } from './commands/experiments.js';
 import { gcCommand } from './commands/gc.js';
 import { modelsCommand } from './commands/models.js';
 import { predictionsCommand } from './commands/predictions.js';
+import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { serverCommand } from './commands/server.js';
 import { servingCommand } from './commands/serving.js';
@@ -17,7 +18,7 @@ import { errorLine } from './error-line.js';
 import { type CliIo, processIo } from './io.js';
 
 /**
- * Builds the `keel` command tree: `server`, `serving`, `db upgrade`, `gc`, `experiments …`, `runs …`,
+ * Builds the `keel` command tree: `server`, `serving`, `db upgrade`, `gc`, `experiments …`, `runs …`, `run`,
  * `artifacts …`, `models …`, `deployments …`, `predictions …`, `audit …`, `workflows …`, `--version`. Every command throws instead of exiting (commander's
  * `exitOverride`), so {@link runCli} — or a test — decides the exit code.
  *
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   program.addCommand(gcCommand(io));
   program.addCommand(experimentsCommand(io));
   program.addCommand(runsCommand(io));
+  program.addCommand(runCommand(io));
   program.addCommand(artifactsCommand(io));
   program.addCommand(auditCommand(io));
   program.addCommand(modelsCommand(io));

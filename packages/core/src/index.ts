@@ -7,6 +7,7 @@ export * from './limits.js';
 export * from './model-uri.js';
 export * from './models/index.js';
 export * from './predictions.js';
+export * from './projects/index.js';
 export * from './registry.js';
 export * from './search/index.js';
 export * from './tracking.js';

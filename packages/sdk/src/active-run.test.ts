@@ -109,6 +109,41 @@ describe('startRun', () => {
     expect(children.runs.map((r) => r.info.run_name).sort()).toEqual(['fold-1', 'fold-2']);
     await Promise.all([child.end(), byId.end(), parent.end()]);
   });
+
+  it('resumes the run named by runId, KEEL_RUN_ID or MLFLOW_RUN_ID instead of creating one', async () => {
+    const project = await keel.startRun({ experiment: 'resume-exp', name: 'project' });
+    await project.end('FINISHED');
+    const resumed = await keel.startRun({ runId: project.runId, name: 'renamed', tags: { stage: 'fit' } });
+    expect(resumed.runId).toBe(project.runId);
+    const stored = await keel.getRun(project.runId);
+    expect(stored.info).toMatchObject({ status: 'RUNNING', run_name: 'renamed' });
+    expect(tagsOf(stored.data.tags).stage).toBe('fit');
+    await resumed.end();
+
+    const saved = { keel: process.env.KEEL_RUN_ID, mlflow: process.env.MLFLOW_RUN_ID };
+    try {
+      delete process.env.KEEL_RUN_ID;
+      process.env.MLFLOW_RUN_ID = project.runId;
+      const fromMlflowEnv = await keel.withRun({}, async (run) => run.runId);
+      expect(fromMlflowEnv).toBe(project.runId);
+      // A nested run is new even under the variable; runId: null always creates one.
+      const nested = await keel.startRun({ parent: project.runId });
+      const fresh = await keel.startRun({ runId: null, experiment: 'resume-exp' });
+      expect(new Set([nested.runId, fresh.runId, project.runId]).size).toBe(3);
+      await Promise.all([nested.end(), fresh.end()]);
+      // A run of another experiment is refused, naming both.
+      await expect(keel.startRun({ experiment: 'another-exp' })).rejects.toThrow(
+        `it belongs to experiment ${project.experimentId}`,
+      );
+      process.env.KEEL_RUN_ID = 'keel-wins';
+      await expect(keel.startRun()).rejects.toBeInstanceOf(NotFoundError);
+    } finally {
+      if (saved.keel === undefined) delete process.env.KEEL_RUN_ID;
+      else process.env.KEEL_RUN_ID = saved.keel;
+      if (saved.mlflow === undefined) delete process.env.MLFLOW_RUN_ID;
+      else process.env.MLFLOW_RUN_ID = saved.mlflow;
+    }
+  });
 });
 
 describe('ActiveRun logging', () => {

@@ -67,6 +67,20 @@ export interface LogChunk {
   text: string;
 }
 
+/**
+ * One line of a task attempt's log, as the server stores it: `logLines` returns them in the order
+ * the lines began; joining their `text`s gives what `logs` returns.
+ */
+export interface LogLine {
+  /** Epoch ms when the line's first character arrived at the server. */
+  time: number;
+  stream: 'stdout' | 'stderr';
+  /** The line with its `\n` (a stream's last line may have none). */
+  text: string;
+  /** Set on lines `ctx.log` wrote (`[info] …` on stdout, `[warn] …` and `[error] …` on stderr). */
+  level?: 'info' | 'warn' | 'error';
+}
+
 /** Options of {@link ExecutionsClient.wait}. */
 export interface WaitOptions {
   /** Time between two polls. @default 1000 */
@@ -216,6 +230,31 @@ export class ExecutionsClient {
   }
 
   /**
+   * The log of a node's attempt, line by line, each line with its stream (and `ctx.log` level).
+   * A log stored by a server older than this split is one `stdout` line.
+   * @example
+   * for (const line of await keel.executions.logLines(id, 'fit')) {
+   *   (line.stream === 'stderr' ? process.stderr : process.stdout).write(line.text);
+   * }
+   */
+  async logLines(executionId: string, nodeId: string, options: LogsOptions = {}): Promise<LogLine[]> {
+    const { response, done } = await this.rest.request({
+      method: 'GET',
+      url: this.logsUrl(executionId, nodeId, { attempt: options.attempt, follow: 0, format: 'jsonl' }),
+      headers: { accept: 'application/x-ndjson' },
+    });
+    try {
+      const body = await response.text();
+      return body
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as LogLine);
+    } finally {
+      done();
+    }
+  }
+
+  /**
    * A node attempt's log as it is written: what was logged so far, then live output, ending when
    * the attempt ends (the generator returns the `end` event's state) or when `signal` aborts.
    *
@@ -300,7 +339,11 @@ export class ExecutionsClient {
     return answer.execution;
   }
 
-  private logsUrl(executionId: string, nodeId: string, query: { attempt?: number; follow: number }): string {
+  private logsUrl(
+    executionId: string,
+    nodeId: string,
+    query: { attempt?: number; follow: number; format?: 'jsonl' },
+  ): string {
     const path = `${encodeURIComponent(executionId)}/nodes/${encodeURIComponent(nodeId)}/logs`;
     return keelUrl(this.rest, EXECUTIONS_API_PREFIX, path, query);
   }

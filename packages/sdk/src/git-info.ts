@@ -128,10 +128,13 @@ function unquote(value: string): string {
 }
 
 /**
- * A token in `https://user:token@host/…` (or `https://token@host/…`) must not end up in a run's
- * tags. The user of an `ssh://git@host/…` URL is not a secret and stays.
+ * A URL without a password or token (`https://user:token@host/…` → `https://host/…`), so that a
+ * token never ends up in a run's tags or a message. The user of an `ssh://git@host/…` URL is not a
+ * secret and stays. Other strings come back unchanged.
+ *
+ * @example withoutCredentials('https://x:tok@github.com/a/b.git'); // 'https://github.com/a/b.git'
  */
-function withoutCredentials(url: string): string {
+export function withoutCredentials(url: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
   try {
     const parsed = new URL(url);

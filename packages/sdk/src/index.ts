@@ -128,11 +128,12 @@ export {
   type ListExecutionsOptions,
   type LogChunk,
   type LogEnd,
+  type LogLine,
   type LogsOptions,
   type RelaunchOptions,
   type WaitOptions,
 } from './executions-client.js';
-export { type GitInfo, readGitInfo } from './git-info.js';
+export { type GitInfo, readGitInfo, withoutCredentials } from './git-info.js';
 export {
   type BulkIntervalOptions,
   type CreateExperimentOptions,

@@ -158,6 +158,14 @@ export interface StartRunOptions {
   tags?: Readonly<Record<string, string>>;
   /** Makes this a nested run: tag `mlflow.parentRunId` = the parent's id. */
   parent?: ActiveRun | string;
+  /**
+   * Resumes this existing run instead of creating one (set back to RUNNING; `name` and `tags`
+   * are applied to it), like `mlflow.start_run(run_id=…)`. Without `parent`, it defaults to the
+   * `KEEL_RUN_ID` environment variable, then `MLFLOW_RUN_ID`, which `keel run` (and `mlflow run`)
+   * set for the program they start, so its runs land in the project's run. Pass `null` to always
+   * create a run.
+   */
+  runId?: string | null;
   /** When buffered metrics are sent. @default { maxBatch: 1000, intervalMs: 1000 } */
   flush?: FlushOptions;
 }
@@ -805,6 +813,8 @@ export class KeelClient {
     if (options.experiment !== undefined && options.experimentId !== undefined) {
       throw new TypeError('Give startRun either `experiment` (a name) or `experimentId`, not both');
     }
+    const resumeId = options.runId === undefined ? runIdFromEnv(options) : options.runId;
+    if (resumeId !== null && resumeId !== undefined) return this.resumeRun(resumeId, options);
     const parentId = typeof options.parent === 'string' ? options.parent : options.parent?.runId;
     let experimentId = options.experimentId;
     if (options.experiment !== undefined) experimentId = await this.getOrCreateExperiment(options.experiment);
@@ -826,6 +836,30 @@ export class KeelClient {
       ...(options.name === undefined ? {} : { runName: options.name }),
     });
     return new ActiveRun(this, run.info, options.flush);
+  }
+
+  /** {@link startRun} on an existing run: checks it, sets it RUNNING, applies `name` and `tags`. */
+  private async resumeRun(runId: string, options: StartRunOptions): Promise<ActiveRun> {
+    const { info } = await this.getRun(runId);
+    if (info.lifecycle_stage === 'deleted') {
+      throw new TypeError(`Cannot resume run ${runId}: it is deleted`);
+    }
+    const experimentId =
+      options.experiment !== undefined
+        ? await this.getOrCreateExperiment(options.experiment)
+        : options.experimentId;
+    if (experimentId !== undefined && experimentId !== info.experiment_id) {
+      throw new TypeError(
+        `Cannot resume run ${runId} in experiment ${experimentId}: it belongs to experiment ${info.experiment_id}`,
+      );
+    }
+    const updated = await this.updateRun(runId, {
+      status: 'RUNNING',
+      ...(options.name === undefined ? {} : { runName: options.name }),
+    });
+    const tags = Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value }));
+    if (tags.length > 0) await this.logBatch(runId, { tags });
+    return new ActiveRun(this, { ...info, ...updated }, options.flush);
   }
 
   /**
@@ -877,4 +911,11 @@ export class KeelClient {
     const run = await this.getRun(runId);
     return ArtifactLocation.parse(run.info.artifact_uri, this.trackingUri);
   }
+}
+
+/** The run a program was started for (`keel run`, `mlflow run`), unless a nested run is asked for. */
+function runIdFromEnv(options: StartRunOptions): string | undefined {
+  if (options.parent !== undefined) return undefined;
+  const fromEnv = process.env.KEEL_RUN_ID || process.env.MLFLOW_RUN_ID;
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }

@@ -7,8 +7,10 @@ import type { ChangeSink } from './changes/change.js';
 import type { ServerConfig } from './config.js';
 import { hostDeployments } from './deployments/host-deployments.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { listenUri } from './http/listen-uri.js';
 import { installLoadShedding } from './http/load-shedding.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
+import { registerWebUi, type WebUiOptions } from './http/web-ui.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
 import { auditRpcs } from './routes/audit.js';
 import { deploymentRpcs } from './routes/deployments.js';
@@ -60,9 +62,16 @@ export interface AppOptions {
   maxInFlight?: number;
   /**
    * The workflow engine the app builds: its settings (overriding `config.workflow*`), or `false`
-   * to serve the workflow API without running executions (another process runs them). @default {}
+   * to serve the workflow API without running executions (another process runs them). Its
+   * `trackingUri` defaults to the app's listen address (with `services` given, the caller sets it).
+   * @default {}
    */
   workflows?: false | WorkflowEngineOptions;
+  /**
+   * The web UI at `/` (see `http/web-ui.ts`): where its built files are, or `false` to serve only the
+   * APIs. @default {} (the built `@keel/web` package; a page saying how to build it when missing)
+   */
+  webUi?: false | WebUiOptions;
 }
 
 /**
@@ -91,7 +100,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(options.config.webhooks ? { webhooks: options.config.webhooks } : {}),
       ...(options.changeSinks ? { changeSinks: options.changeSinks } : {}),
       ...(options.config.predictionSpillDir ? { predictionSpillDir: options.config.predictionSpillDir } : {}),
-      workflows: workflowEngineOptions(options),
+      // Tasks reach this server at its listen address once it listens (see WorkflowEngineOptions.trackingUri).
+      workflows: { trackingUri: () => listenUri(app.server.address()), ...workflowEngineOptions(options) },
     });
   }
   // One webhook dispatcher per server process; it picks up whatever the outbox holds on start.
@@ -125,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerRpcs(app, lineageRpcs(services.lineage));
   registerPredictionRoutes(app, services.predictions);
   registerWorkflowRoutes(app, services.workflows);
+  if (options.webUi !== false) registerWebUi(app, options.webUi ?? {});
   if (options.deployments !== false) {
     const runtime = hostDeployments(app, {
       services,

@@ -7,6 +7,7 @@ import type { Actor, ActorChange, Change, ChangeSink } from '../changes/change.j
 import type { Clock } from '../services/clock.js';
 import type { DialectName } from '../store/dialect.js';
 import type { AuditEventRow, Database } from '../store/schema.js';
+import { executeSql, insertRows, SqlParams } from '../store/sql-text.js';
 
 // Re-exported: it moved to core (workflow registrations hash it too); server users import it from here.
 export { canonicalJson };
@@ -95,11 +96,7 @@ export class AuditLog implements ChangeSink {
 
   /** Appends one event inside `trx` (which must be a write transaction). */
   async record(trx: Transaction<Database>, actor: Actor, change: Change): Promise<void> {
-    const last = await this.#head(trx);
-    await trx
-      .insertInto('audit_events')
-      .values(this.#seal(last, actor, change))
-      .execute();
+    await this.recordMany(trx, [{ actor, change }]);
   }
 
   /**
@@ -115,11 +112,9 @@ export class AuditLog implements ChangeSink {
       last = { seq: row.seq, hash: row.hash };
       return row;
     });
+    // SQL text rather than the query builder: every tracked change appends here (see sql-text.ts).
     for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
-      await trx
-        .insertInto('audit_events')
-        .values(rows.slice(i, i + APPEND_CHUNK))
-        .execute();
+      await insertRows(trx, this.#options.dialect, 'audit_events', rows.slice(i, i + APPEND_CHUNK));
     }
   }
 
@@ -130,12 +125,12 @@ export class AuditLog implements ChangeSink {
       // (READ COMMITTED takes a new snapshot per statement).
       await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(trx);
     }
-    return trx
-      .selectFrom('audit_events')
-      .select(['seq', 'hash'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const { rows } = await executeSql<{ seq: number; hash: string }>(
+      trx,
+      'select "seq", "hash" from "audit_events" order by "seq" desc limit 1',
+      new SqlParams(this.#options.dialect),
+    );
+    return rows[0];
   }
 
   /**
@@ -271,6 +266,8 @@ export class AuditLog implements ChangeSink {
       after: change.after === undefined ? null : change.after,
     };
     const prevHash = last?.hash ?? GENESIS_HASH;
+    const beforeJson = change.before === undefined ? null : canonicalJson(change.before);
+    const afterJson = change.after === undefined ? null : canonicalJson(change.after);
     return {
       seq: fields.seq,
       event_id: fields.event_id,
@@ -280,10 +277,10 @@ export class AuditLog implements ChangeSink {
       action: fields.action,
       entity: fields.entity,
       entity_id: fields.entity_id,
-      before_json: change.before === undefined ? null : canonicalJson(change.before),
-      after_json: change.after === undefined ? null : canonicalJson(change.after),
+      before_json: beforeJson,
+      after_json: afterJson,
       prev_hash: prevHash,
-      hash: eventHash(prevHash, fields),
+      hash: sealHash(prevHash, fields, beforeJson, afterJson),
     };
   }
 }
@@ -315,7 +312,35 @@ export interface HashedFields {
  * eventHash(GENESIS_HASH, { seq: 1, event_id: 'e', time: 0, actor: 'a', request_id: 'r', action: 'experiment.created', entity: 'experiment', entity_id: '1', before: null, after: { name: 'x' } });
  */
 export function eventHash(prevHash: string, fields: HashedFields): string {
-  return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(fields), 'utf8').digest('hex');
+  return sha256Hex(prevHash + canonicalJson(fields));
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * {@link eventHash} of a new event whose `before` and `after` are already serialised (canonical
+ * JSON, null when absent), so that appending serialises them once: `canonicalJson(fields)` is
+ * spelled out, keys in sorted order.
+ */
+function sealHash(
+  prevHash: string,
+  fields: HashedFields,
+  beforeJson: string | null,
+  afterJson: string | null,
+): string {
+  const { action, actor, entity, entity_id, event_id, request_id, seq, time } = fields;
+  const scalars = [action, actor, entity, entity_id, event_id, request_id, seq, time];
+  // canonicalJson drops undefined members; not worth spelling out for callers that break the types.
+  if (scalars.some((value) => value === undefined)) return eventHash(prevHash, fields);
+  const text = JSON.stringify;
+  const json =
+    `{"action":${text(action)},"actor":${text(actor)},"after":${afterJson ?? 'null'},` +
+    `"before":${beforeJson ?? 'null'},"entity":${text(entity)},"entity_id":${text(entity_id)},` +
+    `"event_id":${text(event_id)},"request_id":${text(request_id)},"seq":${text(seq)},` +
+    `"time":${text(time)}}`;
+  return sha256Hex(prevHash + json);
 }
 
 /**

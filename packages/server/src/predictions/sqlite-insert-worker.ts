@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { CHECKPOINT_FALLBACK_PAGES } from '../store/sqlite/sqlite-checkpointer.js';
 import { PREDICTION_COLUMNS, PREDICTION_ROW_DEFAULTS } from './prediction-record.js';
 import { SQLITE_ROWS_PER_INSERT } from './prediction-store.js';
 
@@ -31,6 +32,8 @@ interface WorkerData {
   columns: readonly string[];
   defaults: Readonly<Record<string, string | number>>;
   rowsPerInsert: number;
+  /** The store's main connection checkpoints past this many WAL pages; so does this one. */
+  walAutocheckpoint: number;
 }
 
 type Reply = { id: number; inserted: number } | { id: number; error: string } | { id: number; closed: true };
@@ -44,6 +47,7 @@ const db = new Database(workerData.path, { timeout: busyTimeoutMs });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = ' + busyTimeoutMs);
+db.pragma('wal_autocheckpoint = ' + workerData.walAutocheckpoint);
 const insertSql = (rows) => {
   const tuple = '(' + columns.map(() => '?').join(', ') + ')';
   return 'insert into prediction_records (' + columns.join(', ') + ') values ' +
@@ -121,6 +125,7 @@ export class SqliteInsertWorker {
       columns: PREDICTION_COLUMNS,
       defaults: PREDICTION_ROW_DEFAULTS as Record<string, string | number>,
       rowsPerInsert: SQLITE_ROWS_PER_INSERT,
+      walAutocheckpoint: CHECKPOINT_FALLBACK_PAGES,
     };
   }
 

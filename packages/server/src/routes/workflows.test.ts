@@ -223,10 +223,11 @@ describe.each(dialects)('workflow routes on %s', (dialect) => {
       events.filter((e) => e.event === 'log').some((e) => (e.data as { stream: string }).stream === 'stderr'),
     ).toBe(true);
     expect(events.at(-1)).toEqual({ event: 'end', data: { state: 'succeeded' } });
-    // After the end: the stored log, then the end.
+    // After the end: the stored log, each stream's lines labelled, then the end.
     const later = await readEvents(await fetch(url));
     expect(later).toEqual([
-      { event: 'log', data: { stream: 'stdout', text } },
+      { event: 'log', data: { stream: 'stdout', text: text.replace('done on stderr\n', '') } },
+      { event: 'log', data: { stream: 'stderr', text: 'done on stderr\n' } },
       { event: 'end', data: { state: 'succeeded' } },
     ]);
     const unknown = await fetch(`${address}/api/2.0/keel/executions/${id}/nodes/nope/logs?follow=1`);

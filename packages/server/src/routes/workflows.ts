@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { actorOf } from '../http/actor.js';
 import { decodeMessage } from '../http/decode.js';
 import { type AnyRpc, KEEL_PREFIXES, registerRpcs, rpc } from '../http/rpc.js';
+import { LOG_LINES_CONTENT_TYPE, serializeLogLines } from '../workflows/engine/log-hub.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 
 const Page = {
@@ -18,6 +19,7 @@ const LogsRequest = Type.Object({
   follow: Type.Optional(
     Type.Union([Type.Literal('0'), Type.Literal('1'), Type.Literal('true'), Type.Literal('false')]),
   ),
+  format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('jsonl')])),
 });
 
 /** Interval of the SSE keep-alive comment, so proxies do not close a quiet log stream. */
@@ -34,7 +36,7 @@ const KEEP_ALIVE_MS = 15_000;
  * Under `/api/2.0/keel/executions/`: `launch` (POST `{workflow, version?, inputs, cache?}`), `get`
  * (GET `execution_id`), `list` (GET `workflow`, `version`, `state`, `created_by`, paging), `cancel`,
  * `relaunch` (`{execution_id, cache?}`), `recover` (POST `{execution_id}`), each answering
- * `{execution}`; and `GET {execution_id}/nodes/{node_id}/logs?attempt=&follow=` (see
+ * `{execution}`; and `GET {execution_id}/nodes/{node_id}/logs?attempt=&follow=&format=` (see
  * {@link registerWorkflowRoutes}).
  */
 export function workflowRpcs(workflows: WorkflowService): AnyRpc[] {
@@ -168,8 +170,9 @@ export function workflowRpcs(workflows: WorkflowService): AnyRpc[] {
 
 /**
  * Mounts {@link workflowRpcs} and the logs route
- * `GET /api/2.0/keel/executions/{execution_id}/nodes/{node_id}/logs?attempt=&follow=0|1`: the
- * attempt's log (default: the node's latest attempt) as `text/plain`; with `follow=1` a
+ * `GET /api/2.0/keel/executions/{execution_id}/nodes/{node_id}/logs?attempt=&follow=0|1&format=text|jsonl`:
+ * the attempt's log (default: the node's latest attempt) as `text/plain`, or with `format=jsonl`
+ * as JSON lines `{"time","stream","text","level"?}` (one per line of output); with `follow=1` a
  * `text/event-stream` of `event: log` (`{"stream","text"}`) events — what was written so far,
  * then live output — and a final `event: end` (`{"state"}`) when the attempt ends. The stream
  * closes when the client goes away.
@@ -188,6 +191,9 @@ export function registerWorkflowRoutes(app: FastifyInstance, workflows: Workflow
         return reply;
       }
       const log = await workflows.readLog(m.execution_id, m.node_id, m.attempt);
+      if (m.format === 'jsonl') {
+        return reply.type(`${LOG_LINES_CONTENT_TYPE}; charset=utf-8`).send(serializeLogLines(log.lines));
+      }
       return reply.type('text/plain; charset=utf-8').send(log.text);
     });
   }

@@ -6,6 +6,7 @@ import type { DialectName } from './dialect.js';
 import { allMigrations } from './migrations/index.js';
 import { createPostgresDialect, createPostgresPool } from './postgres/postgres-dialect.js';
 import type { Database } from './schema.js';
+import { startCheckpointer } from './sqlite/sqlite-checkpointer.js';
 import { KeelSqliteDialect, openSqliteFile } from './sqlite/sqlite-dialect.js';
 
 /** URI schemes accepted for the backend store. */
@@ -40,7 +41,9 @@ export function sqlitePathOf(uri: string, cwd: string = process.cwd()): string {
 }
 
 /**
- * Opens the backend store named by `uri`. Does not migrate; call {@link migrateToLatest}.
+ * Opens the backend store named by `uri`. Does not migrate; call {@link migrateToLatest}. A SQLite
+ * file gets a worker thread that checkpoints its WAL off the main thread (see
+ * `sqlite/sqlite-checkpointer.ts`); `close()` stops it.
  *
  * @example
  * const store = openStore('sqlite:///keel-data/keel.db');
@@ -49,9 +52,15 @@ export function openStore(uri: string): StoreConnection {
   const scheme = uri.split(':', 1)[0]?.toLowerCase() ?? '';
   switch (scheme) {
     case 'sqlite': {
-      const sqlite = openSqliteFile(sqlitePathOf(uri));
+      const path = sqlitePathOf(uri);
+      const sqlite = openSqliteFile(path);
       const db = new Kysely<Database>({ dialect: new KeelSqliteDialect(sqlite) });
-      return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+      const checkpointer = startCheckpointer(sqlite, path);
+      const close = async (): Promise<void> => {
+        await checkpointer?.close();
+        await db.destroy();
+      };
+      return { db, dialect: 'sqlite', sqlite, close };
     }
     case 'postgresql':
     case 'postgres': {

@@ -12,6 +12,7 @@ import type { StageFilter } from './experiment-store.js';
 import { groupBy } from './group-by.js';
 import type { Database, DatasetRow, KeyValueRow, RunRow } from './schema.js';
 import { comparisonSql, compileFilter } from './search-sql.js';
+import { executeSql, insertRows, SqlParams } from './sql-text.js';
 import type { TrackedRunEnd, TrackingBatch, TrackingBatchWriter } from './tracking-batch.js';
 import { insertChunks } from './workflow-store.js';
 
@@ -93,23 +94,25 @@ export class RunStore implements TrackingBatchWriter {
    * with log-batch. Nothing is read back.
    */
   async writeBatch(trx: Transaction<Database>, batch: TrackingBatch): Promise<void> {
+    // SQL text rather than the query builder: a workflow scheduler turn writes a few runs, and
+    // building the statements cost more than running them (see sql-text.ts).
     const created = batch.created;
     await insertChunks(
       created.map((run) => run.row),
-      (rows) => trx.insertInto('runs').values(rows).execute(),
+      (rows) => insertRows(trx, this.dialect, 'runs', rows),
     );
     const tags = created.flatMap((run) => run.tags.map((t) => ({ run_uuid: run.row.run_uuid, ...t })));
     await insertChunks(tags, (rows) =>
-      trx
-        .insertInto('tags')
-        .values(rows)
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') }),
-        )
-        .execute(),
+      insertRows(
+        trx,
+        this.dialect,
+        'tags',
+        rows,
+        'on conflict ("run_uuid", "key") do update set "value" = excluded."value"',
+      ),
     );
     const params = created.flatMap((run) => run.params.map((p) => ({ run_uuid: run.row.run_uuid, ...p })));
-    await insertChunks(params, (rows) => trx.insertInto('params').values(rows).execute());
+    await insertChunks(params, (rows) => insertRows(trx, this.dialect, 'params', rows));
     const ended = await this.#endRuns(trx, batch.ended);
     const changes: ActorChange[] = created.map((run) => ({
       actor: run.actor,
@@ -142,14 +145,13 @@ export class RunStore implements TrackingBatchWriter {
       const byId = new Map(group.map((end) => [end.runId, end]));
       const ids = [...byId.keys()];
       for (let i = 0; i < ids.length; i += BATCH_KEY_CHUNK) {
-        const rows = await trx
-          .updateTable('runs')
-          .set({ status, end_time: endTime })
-          .where('run_uuid', 'in', ids.slice(i, i + BATCH_KEY_CHUNK))
-          .where('status', '=', previousStatus)
-          .where('lifecycle_stage', '=', 'active')
-          .returning('run_uuid')
-          .execute();
+        const params = new SqlParams(this.dialect);
+        const set = params.assignments({ status, end_time: endTime });
+        const { rows } = await executeSql<{ run_uuid: string }>(
+          trx,
+          `update "runs" set ${set} where "run_uuid" in (${params.list(ids.slice(i, i + BATCH_KEY_CHUNK))}) and "status" = ${params.bind(previousStatus)} and "lifecycle_stage" = ${params.bind('active')} returning "run_uuid"`,
+          params,
+        );
         for (const { run_uuid } of rows) applied.set(run_uuid, byId.get(run_uuid) as TrackedRunEnd);
       }
     }

@@ -5,6 +5,7 @@ import type { Clock } from '../services/clock.js';
 import type { DialectName } from './dialect.js';
 import { groupBy } from './group-by.js';
 import type { Database, WorkflowCacheRow, WorkflowNodeRow } from './schema.js';
+import { executeSql, insertRows, SqlParams } from './sql-text.js';
 import { TrackingBatch, type TrackingBatchWriter, TrackingWriteError } from './tracking-batch.js';
 import {
   type AttemptState,
@@ -175,36 +176,41 @@ export class WorkflowBatchStore {
    */
   async commit(writes: SchedulerWrites, owner: string, tracking?: TrackingBatchWriter): Promise<void> {
     if (writes.empty) return;
+    // The statements of a turn are SQL text rather than built with the query builder: a turn
+    // writes a few rows per table, and building the statements cost more than running them
+    // (see sql-text.ts).
+    const { dialect } = this.options;
     await this.db.transaction().execute(async (trx) => {
       const conflicts = new Set<string>();
       await this.#insertNodes(trx, writes, conflicts);
       await insertChunks(writes.attemptStarts, (rows) =>
-        trx
-          .insertInto('workflow_attempts')
-          .values(
-            rows.map((row) => ({
-              ...row,
-              state: 'running',
-              ended_at: null,
-              error: null,
-              log_path: null,
-              worker: null,
-            })),
-          )
-          .onConflict((oc) => oc.columns(['execution_id', 'node_id', 'attempt']).doNothing())
-          .execute(),
+        insertRows(
+          trx,
+          dialect,
+          'workflow_attempts',
+          rows.map((row) => ({
+            ...row,
+            state: 'running',
+            ended_at: null,
+            error: null,
+            log_path: null,
+            worker: null,
+          })),
+          'on conflict ("execution_id", "node_id", "attempt") do nothing',
+        ),
       );
       for (const transition of writes.nodeTransitions) {
-        if (!(await transitionNodeIn(trx, transition))) conflicts.add(transition.executionId);
+        if (!(await transitionNodeIn(trx, dialect, transition))) conflicts.add(transition.executionId);
       }
-      for (const finish of writes.attemptFinishes) await finishAttempt(trx, finish);
+      for (const finish of writes.attemptFinishes) await finishAttempt(trx, dialect, finish);
       await this.#writeCache(trx, writes);
       for (const keys of chunks(unique(writes.releases))) {
-        await trx
-          .deleteFrom('workflow_cache_reservations')
-          .where('owner', '=', owner)
-          .where('cache_key', 'in', keys)
-          .execute();
+        const params = new SqlParams(dialect);
+        await executeSql(
+          trx,
+          `delete from "workflow_cache_reservations" where "owner" = ${params.bind(owner)} and "cache_key" in (${params.list(keys)})`,
+          params,
+        );
       }
       for (const transition of writes.executionTransitions) {
         if (!(await this.#transitionExecution(trx, transition))) conflicts.add(transition.executionId);
@@ -223,18 +229,21 @@ export class WorkflowBatchStore {
       nodeRow(insert.executionId, insert.node, insert.seq),
     );
     await insertChunks(rows, async (chunk) => {
-      const result = await trx
-        .insertInto('workflow_nodes')
-        .values(chunk)
-        .onConflict((oc) => oc.columns(['execution_id', 'node_id']).doNothing())
-        .executeTakeFirst();
-      if (Number(result.numInsertedOrUpdatedRows ?? 0n) !== chunk.length) {
+      const result = await insertRows(
+        trx,
+        this.options.dialect,
+        'workflow_nodes',
+        chunk,
+        'on conflict ("execution_id", "node_id") do nothing',
+      );
+      if (Number(result.numAffectedRows ?? 0n) !== chunk.length) {
         for (const row of chunk) conflicts.add(row.execution_id);
       }
     });
   }
 
   async #writeCache(trx: Transaction<Database>, writes: SchedulerWrites): Promise<void> {
+    const { dialect } = this.options;
     const now = this.options.clock();
     const byKey = new Map(writes.cacheWrites.map((write) => [write.cache_key, write]));
     const rows = (overwrite: boolean): WorkflowCacheRow[] =>
@@ -250,34 +259,26 @@ export class WorkflowBatchStore {
           hits: 0,
         }));
     await insertChunks(rows(false), (chunk) =>
-      trx
-        .insertInto('workflow_cache')
-        .values(chunk)
-        .onConflict((oc) => oc.column('cache_key').doNothing())
-        .execute(),
+      insertRows(trx, dialect, 'workflow_cache', chunk, 'on conflict ("cache_key") do nothing'),
     );
     await insertChunks(rows(true), (chunk) =>
-      trx
-        .insertInto('workflow_cache')
-        .values(chunk)
-        .onConflict((oc) =>
-          oc.column('cache_key').doUpdateSet((eb) => ({
-            task: eb.ref('excluded.task'),
-            outputs: eb.ref('excluded.outputs'),
-            execution_id: eb.ref('excluded.execution_id'),
-            node_id: eb.ref('excluded.node_id'),
-            created_at: eb.ref('excluded.created_at'),
-            hits: 0,
-          })),
-        )
-        .execute(),
+      insertRows(
+        trx,
+        dialect,
+        'workflow_cache',
+        chunk,
+        'on conflict ("cache_key") do update set "task" = excluded."task", "outputs" = excluded."outputs", ' +
+          '"execution_id" = excluded."execution_id", "node_id" = excluded."node_id", ' +
+          '"created_at" = excluded."created_at", "hits" = 0',
+      ),
     );
     for (const keys of chunks(unique(writes.cacheHits))) {
-      await trx
-        .updateTable('workflow_cache')
-        .set((eb) => ({ hits: eb('hits', '+', 1) }))
-        .where('cache_key', 'in', keys)
-        .execute();
+      const params = new SqlParams(dialect);
+      await executeSql(
+        trx,
+        `update "workflow_cache" set "hits" = "hits" + 1 where "cache_key" in (${params.list(keys)})`,
+        params,
+      );
     }
   }
 
@@ -491,21 +492,24 @@ async function writeTracking(
   }
 }
 
-async function finishAttempt(trx: Transaction<Database>, finish: AttemptFinish): Promise<void> {
-  await trx
-    .updateTable('workflow_attempts')
-    .set({
-      state: finish.state,
-      ended_at: finish.ended_at,
-      error: jsonOrNull(finish.error),
-      log_path: finish.log_path,
-      worker: finish.worker,
-    })
-    .where('execution_id', '=', finish.execution_id)
-    .where('node_id', '=', finish.node_id)
-    .where('attempt', '=', finish.attempt)
-    .where('state', '=', 'running')
-    .execute();
+async function finishAttempt(
+  trx: Transaction<Database>,
+  dialect: DialectName,
+  finish: AttemptFinish,
+): Promise<void> {
+  const params = new SqlParams(dialect);
+  const set = params.assignments({
+    state: finish.state,
+    ended_at: finish.ended_at,
+    error: jsonOrNull(finish.error),
+    log_path: finish.log_path,
+    worker: finish.worker,
+  });
+  await executeSql(
+    trx,
+    `update "workflow_attempts" set ${set} where "execution_id" = ${params.bind(finish.execution_id)} and "node_id" = ${params.bind(finish.node_id)} and "attempt" = ${params.bind(finish.attempt)} and "state" = ${params.bind('running')}`,
+    params,
+  );
 }
 
 function unique(values: Iterable<string>): string[] {

@@ -28,6 +28,7 @@ import type {
   WorkflowRow,
   WorkflowVersionRow,
 } from './schema.js';
+import { executeSql, SqlParams } from './sql-text.js';
 
 /** What a {@link WorkflowStore} needs. */
 export interface WorkflowStoreOptions {
@@ -542,7 +543,7 @@ export class WorkflowStore {
     expect: NodeExpectation,
     update: NodeUpdate,
   ): Promise<boolean> {
-    return transitionNodeIn(this.db, { executionId, nodeId, expect, update });
+    return transitionNodeIn(this.db, this.options.dialect, { executionId, nodeId, expect, update });
   }
 
   /** {@link transitionNode} for many nodes in one transaction; `result[i]` says whether transition i applied. */
@@ -550,7 +551,8 @@ export class WorkflowStore {
     if (transitions.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const results: boolean[] = [];
-      for (const transition of transitions) results.push(await transitionNodeIn(trx, transition));
+      for (const transition of transitions)
+        results.push(await transitionNodeIn(trx, this.options.dialect, transition));
       return results;
     });
   }
@@ -829,19 +831,24 @@ export class WorkflowStore {
 }
 
 /** One compare-and-set UPDATE on `db` (the store's handle or a transaction). */
-export async function transitionNodeIn(db: Kysely<Database>, transition: NodeTransition): Promise<boolean> {
+export async function transitionNodeIn(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  transition: NodeTransition,
+): Promise<boolean> {
   const fields = nodeFields(transition.update);
-  if (Object.keys(fields).length === 0) throw new Error('A node transition must change at least one field');
+  if (Object.values(fields).every((value) => value === undefined))
+    throw new Error('A node transition must change at least one field');
   const states = ([] as NodeState[]).concat(transition.expect.state);
-  const result = await db
-    .updateTable('workflow_nodes')
-    .set(fields)
-    .where('execution_id', '=', transition.executionId)
-    .where('node_id', '=', transition.nodeId)
-    .where('attempt', '=', transition.expect.attempt)
-    .where('state', 'in', states)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  // SQL text rather than the query builder: a scheduler turn makes one per node it moves (see sql-text.ts).
+  const params = new SqlParams(dialect);
+  const set = params.assignments(fields);
+  const result = await executeSql(
+    db,
+    `update "workflow_nodes" set ${set} where "execution_id" = ${params.bind(transition.executionId)} and "node_id" = ${params.bind(transition.nodeId)} and "attempt" = ${params.bind(transition.expect.attempt)} and "state" in (${params.list(states)})`,
+    params,
+  );
+  return result.numAffectedRows === 1n;
 }
 
 /** Runs `insert` on slices of `rows` small enough for one statement. */

@@ -69,6 +69,14 @@ export const chatty = task('chatty', async ({ n }, ctx) => {
   await ctx.run.setTag('chatty', 'yes');
   return { n };
 });
+export const streams = task('streams', (_, ctx) => {
+  console.log('to stdout');
+  console.error('to stderr');
+  ctx.log.info('info line', { n: 1 });
+  ctx.log.warn('warn line');
+  process.stdout.write('no newline');
+  return {};
+});
 export const measure = task('measure', ({ file }, ctx) => {
   count('measure');
   const text = readFileSync(file, 'utf8');
@@ -115,6 +123,7 @@ export const TASKS: Record<string, TaskSpec> = {
   },
   slowinc: intTask('slowinc', ['x'], ['y'], { cache: { version: '1' } }),
   chatty: intTask('chatty', ['n'], ['n']),
+  streams: intTask('streams', [], []),
   measure: {
     ...intTask('measure', [], []),
     interface: {

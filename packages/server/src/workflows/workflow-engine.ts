@@ -41,6 +41,14 @@ export interface WorkflowEngineOptions {
   tracking?: boolean;
   /** How often a log follower looks again when the attempt runs elsewhere. @default 500 */
   logPollMs?: number;
+  /**
+   * The URI of the Keel server the engine runs in, asked for as each attempt is prepared: tasks
+   * get it as `KEEL_TRACKING_URI` and `MLFLOW_TRACKING_URI` (a variable the server's own
+   * environment sets is kept), so a `KeelClient` or MLflow client in a task reaches this server.
+   * `buildApp` answers its listen address (undefined until it listens).
+   * @default none: tasks get no tracking URI (an engine outside a server, e.g. `bench/workflows.mjs`)
+   */
+  trackingUri?: () => string | undefined;
 }
 
 /** What the engine is built from. */
@@ -76,13 +84,15 @@ export function createWorkflowEngine(
   const { store, artifacts, changes, clock } = deps;
   const workflowStore = new WorkflowStore({ db: store.db, dialect: store.dialect, changes, clock });
   const batches = new WorkflowBatchStore({ db: store.db, dialect: store.dialect, changes, clock });
-  const logs = new LogHub();
+  const logs = new LogHub({ clock });
+  const { trackingUri } = options;
   const executor =
     options.executor ??
     new LocalProcessExecutor({
       store: artifacts,
       cacheDir: options.cacheDir ?? join(tmpdir(), 'keel-workflow-cache'),
       ...(options.workers === undefined ? {} : { concurrency: options.workers }),
+      ...(trackingUri === undefined ? {} : { attemptEnv: () => trackingEnv(trackingUri()) }),
     });
   const timings = options.scheduler ?? {};
   const leaseMs = timings.leaseMs ?? SCHEDULER_DEFAULTS.leaseMs;
@@ -115,4 +125,9 @@ export function createWorkflowEngine(
     clock,
   });
   return { service, scheduler };
+}
+
+/** The environment that points a task's tracking clients at `uri`. */
+function trackingEnv(uri: string | undefined): Record<string, string> {
+  return uri === undefined ? {} : { KEEL_TRACKING_URI: uri, MLFLOW_TRACKING_URI: uri };
 }

@@ -1,5 +1,5 @@
 /**
- * Reading the log of a node's attempt: the stored file of an ended attempt, what a running one
+ * Reading the log of a node's attempt: the stored lines of an ended attempt, what a running one
  * printed so far, or — following — all of that and then every new chunk until the attempt ends.
  */
 import { text } from 'node:stream/consumers';
@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidParameter, notFound, TERMINAL_NODE_STATES } from '@keel/core';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AttemptRecord, WorkflowStore } from '../store/workflow-store.js';
-import { type LogChunk, type LogHub, logKey } from './engine/log-hub.js';
+import { type LogChunk, type LogHub, type LogLine, logKey, parseStoredLog } from './engine/log-hub.js';
 
 /** What {@link WorkflowLogs} reads from. */
 export interface WorkflowLogsOptions {
@@ -30,6 +30,9 @@ export interface LogSink {
 /** The log of one attempt. */
 export interface AttemptLog {
   attempt: AttemptRecord;
+  /** Each line with its stream (and `ctx.log` level). */
+  lines: LogLine[];
+  /** The whole log as text: the lines' texts, stdout and stderr as they interleaved. */
   text: string;
 }
 
@@ -37,7 +40,7 @@ export interface AttemptLog {
  * Attempt logs of workflow executions.
  *
  * @example
- * const { text } = await logs.read(executionId, 'fit', 2);
+ * const { text, lines } = await logs.read(executionId, 'fit', 2);
  * await logs.follow(executionId, 'fit', undefined, { log: send, end: close }, request.signal);
  */
 export class WorkflowLogs {
@@ -56,20 +59,18 @@ export class WorkflowLogs {
   async read(executionId: string, nodeId: string, attempt?: number): Promise<AttemptLog> {
     const record = await this.#attempt(executionId, nodeId, attempt);
     if (record === undefined) throw noAttempt(nodeId, attempt);
-    if (record.state !== 'running') return { attempt: record, text: await this.#stored(record) };
-    const live = this.options.logs.subscribe(logKey(executionId, nodeId, record.attempt), {
-      log: () => undefined,
-      end: () => undefined,
-    });
-    live?.unsubscribe();
-    return { attempt: record, text: (live?.history ?? []).map((chunk) => chunk.text).join('') };
+    const lines =
+      record.state === 'running'
+        ? (this.options.logs.lines(logKey(executionId, nodeId, record.attempt)) ?? [])
+        : await this.#stored(record);
+    return { attempt: record, lines, text: lines.map((line) => line.text).join('') };
   }
 
   /**
    * Sends the log of attempt `attempt` (default: the latest, waiting for the first one to start)
    * to `sink`: what was written so far, every new chunk, then `end` when the attempt ends. An
-   * ended attempt's stored log arrives as one `stdout` chunk. Returns when it ended or `signal`
-   * aborts (the client went away).
+   * ended attempt's stored log arrives as one chunk per run of lines of the same stream. Returns
+   * when it ended or `signal` aborts (the client went away).
    *
    * @throws RESOURCE_DOES_NOT_EXIST for an unknown execution or node (before anything is sent).
    */
@@ -92,8 +93,7 @@ export class WorkflowLogs {
           return;
         }
       } else if (record.state !== 'running') {
-        const stored = await this.#stored(record);
-        if (stored !== '') sink.log({ stream: 'stdout', text: stored });
+        for (const chunk of streamRuns(await this.#stored(record))) sink.log(chunk);
         sink.end(record.state);
         return;
       } else if (await this.#streamLive(executionId, nodeId, record.attempt, sink, signal)) {
@@ -157,11 +157,23 @@ export class WorkflowLogs {
     return attempt === undefined ? attempts.at(-1) : attempts.find((a) => a.attempt === attempt);
   }
 
-  async #stored(record: AttemptRecord): Promise<string> {
-    if (record.log_path === null) return '';
+  async #stored(record: AttemptRecord): Promise<LogLine[]> {
+    if (record.log_path === null) return [];
     const object = await this.options.artifacts.get(record.log_path);
-    return text(object.stream);
+    const time = record.ended_at ?? record.started_at;
+    return parseStoredLog(record.log_path, await text(object.stream), time);
   }
+}
+
+/** Consecutive lines of the same stream joined: the chunks a follower of an ended attempt gets. */
+function streamRuns(lines: readonly LogLine[]): LogChunk[] {
+  const chunks: LogChunk[] = [];
+  for (const line of lines) {
+    const last = chunks.at(-1);
+    if (last?.stream === line.stream) last.text += line.text;
+    else chunks.push({ stream: line.stream, text: line.text });
+  }
+  return chunks;
 }
 
 function noAttempt(nodeId: string, attempt: number | undefined): Error {

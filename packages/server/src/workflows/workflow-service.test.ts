@@ -1,12 +1,19 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import type { Execution, TaskSpec } from '@keel/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../app.js';
+import { LocalArtifactStore } from '../artifacts/local/local-artifact-store.js';
 import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
 import {
   call,
+  FAST_SCHEDULER,
   nodeOf,
   out,
+  publishPackage,
   registration,
   startWorkflowApp,
   type WorkflowHarness,
@@ -158,6 +165,37 @@ describe.each(dialects)('workflow engine on %s', (dialect) => {
     const spans = items.map((n): [number, number] => [n.started_at as number, n.ended_at as number]);
     const overlap = Math.max(...spans.map(([s]) => spans.filter(([a, b]) => a <= s && s < b).length));
     expect(overlap).toBeLessThanOrEqual(3);
+  });
+
+  it('ends a map cached when the cache served every item, succeeded when some items ran', async () => {
+    const xs = Array.from({ length: 20 }, (_, i) => 1000 + i);
+    const before = await h.calls('inc');
+    const again = await h.wait(await h.launch('fan', { xs }));
+    expect(again.state).toBe('succeeded');
+    expect(again.nodes.filter((n) => n.parent_node === 'm').every((n) => n.state === 'cached')).toBe(true);
+    expect(nodeOf(again, 'm')).toMatchObject({
+      kind: 'map',
+      state: 'cached',
+      cache: 'hit',
+      attempt: 0,
+      outputs: { y: xs.map((x) => x + 1) },
+    });
+    expect(nodeOf(again, 's')).toMatchObject({ state: 'cached', cache: 'hit' });
+    expect(await h.calls('inc')).toBe(before);
+
+    const mixed = [...xs.slice(0, 10), 5000, 5001];
+    const partly = await h.wait(await h.launch('fan', { xs: mixed }));
+    expect(partly.state).toBe('succeeded');
+    expect(partly.nodes.filter((n) => n.parent_node === 'm').map((n) => n.state)).toEqual([
+      ...Array(10).fill('cached'),
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(nodeOf(partly, 'm')).toMatchObject({
+      state: 'succeeded',
+      outputs: { y: mixed.map((x) => x + 1) },
+    });
+    expect(await h.calls('inc')).toBe(before + 2);
   });
 
   it('runs the branch side the condition picks, and inlines sub-workflows', async () => {
@@ -440,7 +478,7 @@ describe.each(dialects)('workflow engine on %s', (dialect) => {
       .select('log_path')
       .where('execution_id', '=', id)
       .executeTakeFirstOrThrow();
-    expect(attempt.log_path).toBe(`workflows/logs/${id}/c/1.log`);
+    expect(attempt.log_path).toBe(`workflows/logs/${id}/c/1.jsonl`);
     const run = await h.app.inject({
       method: 'GET',
       url: `/api/2.0/mlflow/runs/get?run_id=${nodeOf(execution, 'c').run_id}`,
@@ -448,5 +486,110 @@ describe.each(dialects)('workflow engine on %s', (dialect) => {
     const data = JSON.parse(run.payload).run.data;
     expect(data.metrics).toMatchObject([{ key: 'lines', value: 3 }]);
     expect(data.tags).toContainEqual({ key: 'chatty', value: 'yes' });
+  });
+
+  it('keeps the stream (and ctx.log level) of every stored log line', async () => {
+    await h.register(
+      registration(h.code, workflowSpec('streams', {}, [call('s', 'streams', {})], {}), ['streams']),
+    );
+    const id = await h.launch('streams', {});
+    expect((await h.wait(id)).state).toBe('succeeded');
+    const url = `/api/2.0/keel/executions/${id}/nodes/s/logs`;
+    const jsonl = await h.app.inject({ method: 'GET', url: `${url}?format=jsonl` });
+    expect(jsonl.statusCode).toBe(200);
+    expect(jsonl.headers['content-type']).toContain('application/x-ndjson');
+    const lines = jsonl.payload
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { time: number; stream: string; text: string; level?: string });
+    const of = (stream: string) =>
+      lines.filter((line) => line.stream === stream).map(({ text, level }) => ({ text, level }));
+    expect(of('stdout')).toEqual([
+      { text: 'to stdout\n', level: undefined },
+      { text: '[info] info line {"n":1}\n', level: 'info' },
+      { text: 'no newline', level: undefined },
+    ]);
+    expect(of('stderr')).toEqual([
+      { text: 'to stderr\n', level: undefined },
+      { text: '[warn] warn line\n', level: 'warn' },
+    ]);
+    expect(lines.every((line) => Number.isInteger(line.time) && line.time > 0)).toBe(true);
+    // The stored artifact is those lines; the plain text is their texts, as before.
+    const stored = await h.artifacts.get(`workflows/logs/${id}/s/1.jsonl`);
+    expect(await text(stored.stream)).toBe(jsonl.payload);
+    const plain = await h.app.inject({ method: 'GET', url });
+    expect(plain.payload).toBe(lines.map((line) => line.text).join(''));
+  });
+});
+
+/** A task that calls the tracking API at the URI its environment names: its own attempt's run. */
+const WHEREAMI_BUNDLE = `
+export const whereami = { kind: 'keel.task', name: 'whereami', fn: async (_, ctx) => {
+  const uri = process.env.KEEL_TRACKING_URI;
+  const response = await fetch(uri + '/api/2.0/mlflow/runs/get?run_id=' + ctx.run.id);
+  const { run } = await response.json();
+  return { uri, mlflow: process.env.MLFLOW_TRACKING_URI, status: run.info.status };
+} };
+`;
+
+describe.each(dialects)('workflow engine of a listening server on %s', (dialect) => {
+  it("gives attempts the server's address as KEEL_TRACKING_URI and MLFLOW_TRACKING_URI", async () => {
+    const t = await createTestStore(dialect);
+    const root = await mkdtemp(join(tmpdir(), 'keel-tracking-uri-'));
+    const artifacts = new LocalArtifactStore(join(root, 'artifacts'));
+    const app = await buildApp({
+      store: t.store,
+      config: {
+        artifactsDestination: 'file:///unused',
+        logLevel: 'silent',
+        predictionSpillDir: join(root, 'spill'),
+      },
+      logger: false,
+      artifacts,
+      deployments: false,
+      workflows: { workers: 1, cacheDir: join(root, 'cache'), scheduler: FAST_SCHEDULER },
+    });
+    try {
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      const code = await publishPackage(artifacts, { 'bundle.mjs': WHEREAMI_BUNDLE });
+      const str = { type: 'string' } as const;
+      const whereami: TaskSpec = {
+        name: 'whereami',
+        kind: 'function',
+        interface: { inputs: {}, outputs: { uri: str, mlflow: str, status: str } },
+        retries: 0,
+        codeHash: 'c'.repeat(64),
+      };
+      const workflow = workflowSpec(
+        'whereami',
+        {},
+        [call('w', 'whereami', {})],
+        { uri: out('w', 'uri'), mlflow: out('w', 'mlflow'), status: out('w', 'status') },
+        { uri: str, mlflow: str, status: str },
+      );
+      const post = async (path: string, payload: object) =>
+        JSON.parse((await app.inject({ method: 'POST', url: `/api/2.0/keel/${path}`, payload })).payload);
+      await post('workflows/register', {
+        registration: { workflow, subworkflows: [], tasks: [whereami], code },
+      });
+      const { execution } = await post('executions/launch', { workflow: 'whereami', inputs: {} });
+      let done: Execution = execution;
+      for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(done.state); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        const res = await app.inject({
+          method: 'GET',
+          url: `/api/2.0/keel/executions/get?execution_id=${execution.execution_id}`,
+        });
+        done = JSON.parse(res.payload).execution;
+      }
+      expect(done).toMatchObject({
+        state: 'succeeded',
+        outputs: { uri: address, mlflow: address, status: 'RUNNING' },
+      });
+    } finally {
+      await app.close();
+      await t.dispose();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -11,8 +11,8 @@ export interface WorkflowsLogsFlags extends TrackingFlags {
 
 /**
  * `keel workflows logs <execution-id> <node>`: the log of a node's attempt (the latest unless
- * `--attempt`). With `-f`, what was logged so far and then live output until the attempt ends;
- * the task's stderr goes to stderr, its stdout to stdout.
+ * `--attempt`). With `-f`, what was logged so far and then live output until the attempt ends.
+ * Either way the task's stderr goes to stderr, its stdout to stdout.
  *
  * @example
  * keel workflows logs 0193a5c2-… fit[3] --attempt 1
@@ -29,7 +29,9 @@ export function workflowsLogsCommand(io: CliIo): Command {
       const { executions } = trackingClient(flags);
       const options = flags.attempt === undefined ? {} : { attempt: flags.attempt };
       if (!flags.follow) {
-        io.stdout.write(await executions.logs(executionId, node, options));
+        for (const line of await executions.logLines(executionId, node, options)) {
+          (line.stream === 'stderr' ? io.stderr : io.stdout).write(line.text);
+        }
         return;
       }
       for await (const chunk of executions.followLogs(executionId, node, options)) {

@@ -396,12 +396,16 @@ export class ExecutionRuntime {
     const outputs: Record<string, JsonValue[]> = Object.fromEntries(
       Object.keys(task.interface.outputs).map((name) => [name, []]),
     );
+    let cachedItems = 0;
     for (let index = 0; index < count; index++) {
       const item = this.nodes.get(`${def.id}[${index}]`);
       if (item === undefined || !DONE.has(item.row.state)) return;
+      if (item.row.state === 'cached') cachedItems++;
       for (const [name, values] of Object.entries(outputs)) values.push(item.row.outputs?.[name] ?? null);
     }
-    this.#succeed(node, outputs, now);
+    // Served entirely from the cache (or a recovered execution), the map ran nothing itself either.
+    if (count > 0 && cachedItems === count) this.cached(node, outputs, now);
+    else this.#succeed(node, outputs, now);
   }
 
   #decide(node: RuntimeNode, def: NodeDef, condition: boolean, now: number): void {

@@ -80,6 +80,10 @@ export const litter = task('litter', async (_, ctx) => {
   return {};
 });
 export const peek = task('peek', async (_, ctx) => ({ entries: (await readdir(ctx.workDir, { recursive: true })).sort() }));
+export const whereami = task('whereami', () => ({
+  keel: process.env.KEEL_TRACKING_URI ?? '',
+  mlflow: process.env.MLFLOW_TRACKING_URI ?? '',
+}));
 export const wrongType = task('wrongType', () => ({ score: 'high' }));
 export const missing = task('missing', () => ({}));
 `;
@@ -569,7 +573,7 @@ describe('LocalProcessExecutor: command tasks', () => {
     command: {
       argv: [
         process.execPath,
-        'reverse.mjs',
+        '{{files}}/reverse.mjs',
         '{{inputs.text}}',
         '{{outputs.reversed}}',
         '{{ outputs.half }}',
@@ -698,5 +702,103 @@ describe('LocalProcessExecutor: code packages', () => {
 
     expect(error).toMatchObject({ kind: 'system', retryable: false });
     expect(error.message).toContain(`does not match its sha256: expected ${corrupt.sha256}`);
+  });
+});
+
+describe('LocalProcessExecutor: attempt environment', () => {
+  const { KEEL_TRACKING_URI: _keel, MLFLOW_TRACKING_URI: _mlflow, ...serverEnv } = process.env;
+  const strings = { keel: { type: 'string' }, mlflow: { type: 'string' } } as const;
+
+  it("adds attemptEnv to function and command tasks, keeping the server's own variables", async () => {
+    let uri: string | undefined = 'http://127.0.0.1:5999';
+    const run = executor({
+      env: { ...serverEnv, MLFLOW_TRACKING_URI: 'http://mlflow.example' },
+      attemptEnv: (): Record<string, string> =>
+        uri === undefined ? {} : { KEEL_TRACKING_URI: uri, MLFLOW_TRACKING_URI: uri },
+    });
+
+    const first = await run.run(attempt(task('whereami', strings)), recorder().events, never);
+    uri = undefined;
+    const second = await run.run(attempt(task('whereami', strings)), recorder().events, never);
+    uri = 'http://127.0.0.1:6000';
+    const { events, logs } = recorder();
+    const command: TaskSpec = {
+      ...task('printenv'),
+      kind: 'command',
+      command: {
+        argv: [
+          process.execPath,
+          '-e',
+          'console.log(process.env.KEEL_TRACKING_URI, process.env.MLFLOW_TRACKING_URI)',
+        ],
+      },
+    };
+    const third = await run.run(attempt(command), events, never);
+
+    expect(first).toEqual({
+      ok: true,
+      outputs: { keel: 'http://127.0.0.1:5999', mlflow: 'http://mlflow.example' },
+    });
+    // The same worker: what an attempt was given is gone after it.
+    expect(second).toEqual({ ok: true, outputs: { keel: '', mlflow: 'http://mlflow.example' } });
+    expect(third.ok).toBe(true);
+    expect(logs.stdout).toBe('http://127.0.0.1:6000 http://mlflow.example\n');
+  });
+});
+
+describe('LocalProcessExecutor: packages bundles leave out', () => {
+  it("resolves a bundle's static and dynamic imports of packages from Keel's installation", async () => {
+    const staticImport = await publishPackage({
+      'bundle.mjs': `
+import Database from 'better-sqlite3';
+export const sql = { kind: 'keel.task', name: 'sql', fn: () => {
+  const db = new Database(':memory:');
+  const { v } = db.prepare('select 40 + 2 as v').get();
+  db.close();
+  return { v };
+} };
+`,
+    });
+    const dynamicImport = await publishPackage({
+      'bundle.mjs': `
+export const dims = { kind: 'keel.task', name: 'dims', fn: async () => {
+  const ort = await import('onnxruntime-node');
+  return { dims: new ort.Tensor('float32', new Float32Array(6), [2, 3]).dims.join('x') };
+} };
+`,
+    });
+    const run = executor();
+
+    const sql = await run.run(
+      attempt(task('sql', { v: { type: 'int' } }), {}, { code: staticImport }),
+      recorder().events,
+      never,
+    );
+    const dims = await run.run(
+      attempt(task('dims', { dims: { type: 'string' } }), {}, { code: dynamicImport }),
+      recorder().events,
+      never,
+    );
+
+    expect(sql).toEqual({ ok: true, outputs: { v: 42 } });
+    expect(dims).toEqual({ ok: true, outputs: { dims: '2x3' } });
+  });
+
+  it('still fails an import of a package that is nowhere, naming it', async () => {
+    const missing = await publishPackage({
+      'bundle.mjs': `
+export const lost = { kind: 'keel.task', name: 'lost', fn: async () => {
+  await import('keel-no-such-package');
+  return {};
+} };
+`,
+    });
+
+    const error = failed(
+      await executor().run(attempt(task('lost'), {}, { code: missing }), recorder().events, never),
+    );
+
+    expect(error).toMatchObject({ kind: 'user', retryable: false });
+    expect(error.message).toContain("Cannot find package 'keel-no-such-package'");
   });
 });

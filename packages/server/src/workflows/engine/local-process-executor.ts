@@ -63,6 +63,13 @@ export interface LocalProcessExecutorOptions {
    * @default process.env
    */
   env?: NodeJS.ProcessEnv;
+  /**
+   * More environment for each attempt, asked for as the attempt is prepared (so a value known
+   * only later, such as the server's listen address, reaches workers started before it): set in
+   * the worker while a function task runs, added to a command's. A variable `env` sets is kept.
+   * @default none
+   */
+  attemptEnv?: () => Readonly<Record<string, string>>;
 }
 
 /** The defaults of {@link LocalProcessExecutorOptions}. */
@@ -126,6 +133,7 @@ export class LocalProcessExecutor implements Executor {
   readonly #workRoot: string;
   readonly #cancelGraceMs: number;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #attemptEnv: (() => Readonly<Record<string, string>>) | undefined;
   readonly #slots: Slot[];
   readonly #queue: Job[] = [];
   readonly #running = new Set<Promise<void>>();
@@ -147,6 +155,7 @@ export class LocalProcessExecutor implements Executor {
     this.#workRoot = join(options.cacheDir, 'work', randomUUID());
     this.#cancelGraceMs = cancelGraceMs;
     this.#env = options.env ?? process.env;
+    this.#attemptEnv = options.attemptEnv;
     this.#slots = Array.from({ length: concurrency }, (_, index) => ({
       workDir: join(this.#workRoot, String(index)),
       workDirClean: false,
@@ -270,6 +279,7 @@ export class LocalProcessExecutor implements Executor {
       join(workDir, 'inputs'),
       (value) => this.#cache.fetch(value),
     );
+    const extraEnv = this.#extraEnv();
     const base = {
       type: 'run' as const,
       attempt: attempt.attempt,
@@ -281,18 +291,39 @@ export class LocalProcessExecutor implements Executor {
     };
     if (task.kind === 'function') {
       return {
-        request: { ...base, kind: 'function', bundle: join(codeDir, 'bundle.mjs'), task: task.name, inputs },
+        request: {
+          ...base,
+          kind: 'function',
+          bundle: join(codeDir, 'bundle.mjs'),
+          task: task.name,
+          inputs,
+          ...(extraEnv === undefined ? {} : { env: extraEnv }),
+        },
       };
     }
     const cwd = join(workDir, 'files');
     await copyPackageFiles(codeDir, cwd);
     const outputPaths = commandOutputPaths(task, outputsDir);
     await createDirectoryOutputs(task, outputPaths);
-    const { argv, env } = renderCommand(task, inputs, outputPaths);
+    const { argv, env } = renderCommand(task, inputs, outputPaths, cwd);
     return {
-      request: { ...base, kind: 'command', argv, cwd, env: { ...definedEnv(this.#env), ...env } },
+      request: {
+        ...base,
+        kind: 'command',
+        argv,
+        cwd,
+        env: { ...definedEnv(this.#env), ...extraEnv, ...env },
+      },
       outputPaths,
     };
+  }
+
+  /** The variables of `attemptEnv` that `env` does not set; undefined when there are none. */
+  #extraEnv(): Record<string, string> | undefined {
+    const extra = Object.entries(this.#attemptEnv?.() ?? {}).filter(
+      ([name]) => this.#env[name] === undefined,
+    );
+    return extra.length === 0 ? undefined : Object.fromEntries(extra);
   }
 
   /** The slot's worker, started (after the slot's restart delay) when it has none or it died. */

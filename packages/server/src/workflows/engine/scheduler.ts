@@ -27,7 +27,14 @@ import {
 import { type ExecutionTracking, type LaunchedBy, runStatusOf } from './execution-tracking.js';
 import { type AttemptFailure, type Executor, failure } from './executor.js';
 import { Catalog } from './graph.js';
-import { type LogChannel, type LogHub, logKey, logPath } from './log-hub.js';
+import {
+  LOG_LINES_CONTENT_TYPE,
+  type LogChannel,
+  type LogHub,
+  logKey,
+  logPath,
+  serializeLogLines,
+} from './log-hub.js';
 
 /** Where the scheduler reports trouble it cannot hand to anyone (pino's `warn`/`error` fit). */
 export interface SchedulerLogger {
@@ -41,7 +48,7 @@ export interface SchedulerOptions {
   batches: WorkflowBatchStore;
   /** Runs the attempts; the scheduler closes it when it stops. */
   executor: Executor;
-  /** Where attempt logs are stored (`workflows/logs/<execution>/<node>/<attempt>.log`). */
+  /** Where attempt logs are stored (`workflows/logs/<execution>/<node>/<attempt>.jsonl`). */
   artifacts: ArtifactStore;
   /** Live logs of running attempts. */
   logs: LogHub;
@@ -756,11 +763,11 @@ export class Scheduler {
         : failure('system', true, error instanceof Error ? error.message : String(error));
     }
     const endedAt = this.#clock();
-    const stored = await this.#storeLog(runtime.id, nodeId, attempt, channel.text());
+    const stored = await this.#storeLog(runtime.id, nodeId, attempt, serializeLogLines(channel.lines()));
     return { nodeId, attempt, result, interrupted, endedAt, logPath: stored, worker };
   }
 
-  /** Stores an attempt's log; null when it printed nothing or the store failed. */
+  /** Stores an attempt's log (JSON lines); null when it printed nothing or the store failed. */
   async #storeLog(
     executionId: string,
     nodeId: string,
@@ -773,7 +780,7 @@ export class Scheduler {
     try {
       await this.#options.artifacts.put(path, Readable.from([body]), {
         size: body.length,
-        contentType: 'text/plain',
+        contentType: LOG_LINES_CONTENT_TYPE,
       });
       return path;
     } catch (error) {

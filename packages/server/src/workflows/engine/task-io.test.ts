@@ -31,13 +31,20 @@ const fakeUpload = async (path: string): Promise<ArtifactValue> => ({
 });
 
 describe('renderCommand', () => {
-  it('replaces input and output placeholders in argv and env', () => {
+  it('replaces input, output and files placeholders in argv and env', () => {
     const task = spec(
       { out: { type: 'file' } },
       {
         command: {
-          argv: ['prog', '--data={{inputs.data}}', '{{inputs.k}}', '{{inputs.cfg}}', '{{outputs.out}}'],
-          env: { K: '{{ inputs.k }}' },
+          argv: [
+            'prog',
+            '{{files}}/fit.py',
+            '--data={{inputs.data}}',
+            '{{inputs.k}}',
+            '{{inputs.cfg}}',
+            '{{outputs.out}}',
+          ],
+          env: { K: '{{ inputs.k }}', SHIPPED: '{{ files }}' },
         },
       },
     );
@@ -46,18 +53,19 @@ describe('renderCommand', () => {
       task,
       { data: '/w/in/data', k: 3, cfg: { a: [1] } },
       { out: '/w/out/out' },
+      '/w/files',
     );
 
     expect(rendered).toEqual({
-      argv: ['prog', '--data=/w/in/data', '3', '{"a":[1]}', '/w/out/out'],
-      env: { K: '3' },
+      argv: ['prog', '/w/files/fit.py', '--data=/w/in/data', '3', '{"a":[1]}', '/w/out/out'],
+      env: { K: '3', SHIPPED: '/w/files' },
     });
   });
 
   it('refuses a placeholder of an undeclared input, naming the argument', () => {
     const task = spec({}, { command: { argv: ['prog', '{{inputs.nope}}'] } });
 
-    expect(() => renderCommand(task, {}, {})).toThrow(
+    expect(() => renderCommand(task, {}, {}, '/w/files')).toThrow(
       new TaskUserError("Task 't' command.argv[1]: {{inputs.nope}} names no declared input"),
     );
   });

@@ -198,29 +198,32 @@ export async function createDirectoryOutputs(task: TaskSpec, paths: Record<strin
   }
 }
 
-const PLACEHOLDER = /\{\{\s*(inputs|outputs)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*(?:(inputs|outputs)\.([A-Za-z_][A-Za-z0-9_]*)|(files))\s*\}\}/g;
 
 /**
  * A command task's argv and env with `{{inputs.x}}` replaced by the input (a string as is, a
- * file as its local path, null as empty, anything else as JSON) and `{{outputs.y}}` by the path
- * the program must write output `y` to.
+ * file as its local path, null as empty, anything else as JSON), `{{outputs.y}}` by the path
+ * the program must write output `y` to, and `{{files}}` by `filesDir`, the folder holding the
+ * files the command ships.
  * @throws TaskUserError naming the argument for a placeholder of an undeclared input or output.
  *
  * @example
- * renderCommand(task, { data: '/w/inputs/data' }, { model: '/w/outputs/model' });
- * // { argv: ['python3', 'fit.py', '/w/inputs/data', '/w/outputs/model'], env: {} }
+ * renderCommand(task, { data: '/w/inputs/data' }, { model: '/w/outputs/model' }, '/w/files');
+ * // argv ['python3', '{{files}}/fit.py', …] → { argv: ['python3', '/w/files/fit.py', '/w/inputs/data', '/w/outputs/model'], env: {} }
  */
 export function renderCommand(
   task: TaskSpec,
   inputs: Record<string, JsonValue>,
   outputPaths: Record<string, string>,
+  filesDir: string,
 ): { argv: string[]; env: Record<string, string> } {
   const command = task.command;
   if (command === undefined || command.argv.length === 0) {
     throw new TaskUserError(`Task '${task.name}' is a command task without a command`);
   }
   const render = (text: string, where: string): string =>
-    text.replace(PLACEHOLDER, (placeholder, scope: string, name: string) => {
+    text.replace(PLACEHOLDER, (placeholder, scope: string | undefined, name: string, files?: string) => {
+      if (files !== undefined) return filesDir;
       if (scope === 'outputs') {
         const path = outputPaths[name];
         if (path === undefined) throw unknownPlaceholder(task, where, placeholder);

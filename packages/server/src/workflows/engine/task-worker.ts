@@ -45,7 +45,8 @@ interface Active {
 }
 
 /**
- * A running worker process (`node --input-type=module -e WORKER_SOURCE`), started as the leader
+ * A running worker process (`node --input-type=module -e WORKER_SOURCE <this module's URL>`, so
+ * that packages a bundle leaves out are found in Keel's installation), started as the leader
  * of its own process group so that {@link kill} also ends the programs a task started.
  *
  * @example
@@ -63,7 +64,9 @@ export class TaskWorker {
   #onReady: () => void = () => undefined;
 
   private constructor(env: NodeJS.ProcessEnv) {
-    this.#child = spawn(process.execPath, ['--input-type=module', '-e', WORKER_SOURCE], {
+    // Packages a bundle leaves out are looked for from here: Keel's installation.
+    const resolveFrom = import.meta.url;
+    this.#child = spawn(process.execPath, ['--input-type=module', '-e', WORKER_SOURCE, resolveFrom], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
       detached: true,

@@ -9,6 +9,14 @@
  * `models/onnx/onnx-worker.ts`). Keep it small: it imports bundles, calls task functions, spawns
  * command programs; every conversion of values happens in the server process.
  *
+ * Packages a bundle leaves out (`WORKFLOW_EXTERNAL_PACKAGES`: `onnxruntime-node`…) cannot be
+ * found from the bundle's folder in the executor's cache. Before importing a bundle that imports
+ * a package by name (statically or with a literal `import('…')`), the worker registers
+ * {@link RESOLVE_HOOKS_SOURCE} (`module.register`, Node >= 20.6): a bare specifier that does not
+ * resolve is resolved from Keel's installation, then from the server's working directory. Only
+ * then, and not at startup: starting the hooks' thread costs about 50 ms, paid once per worker by
+ * its first attempt of such a bundle instead of by every worker start.
+ *
  * Output capture: the worker runs one attempt at a time and writes a marker
  * (`\x1ekeel-attempt-begin:<seq>\x1e`, `…-end:…`) to both stdout and stderr before and after it;
  * the server attributes exactly the text between the markers to the attempt, and an attempt is
@@ -40,6 +48,8 @@ export interface FunctionRequest extends RequestBase {
   task: string;
   /** Inputs with files already replaced by local paths. */
   inputs: Record<string, JsonValue>;
+  /** Environment variables set in the worker while the attempt runs (restored after it). */
+  env?: Record<string, string>;
 }
 
 /** Runs a command task's program, its argv and env already rendered. */
@@ -83,16 +93,51 @@ export function attemptMarker(kind: 'begin' | 'end', seq: number): string {
   return `${MARK}keel-attempt-${kind}:${seq}${MARK}`;
 }
 
-/** The worker program (ESM). Written without template literals so it can live in `String.raw`. */
-export const WORKER_SOURCE = String.raw`
+/**
+ * The module resolve hook of workers (a `data:` URL module run by `module.register`): a bare
+ * specifier that does not resolve from the importing module is resolved as if imported from each
+ * of `data.parents` in turn (file URLs), else fails as it would have.
+ */
+export const RESOLVE_HOOKS_SOURCE = String.raw`
+const BARE = /^(?![./#]|[a-zA-Z][a-zA-Z\d+.-]*:)/;
+let parents = [];
+export function initialize(data) {
+  parents = data.parents;
+}
+export async function resolve(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !BARE.test(specifier)) throw error;
+    for (const parentURL of parents) {
+      try {
+        return await nextResolve(specifier, { ...context, parentURL });
+      } catch {
+        // Not there either: the next parent, else the original error.
+      }
+    }
+    throw error;
+  }
+}
+`;
+
+/** The worker program's body (ESM), written without template literals so it can live in `String.raw`. */
+const WORKER_BODY = String.raw`
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { isBuiltin, register } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const MARK = '\u001e';
 const STDERR_TAIL_LINES = 20;
 const HOME = process.cwd();
+// Where a package a bundle imports by name is looked for when its own folder has none.
+const RESOLVE_FROM = [process.argv[1], pathToFileURL(join(HOME, 'package.json')).href].filter(Boolean);
+const BARE = /^(?![./#]|[a-zA-Z][a-zA-Z\d+.-]*:)/;
+const IMPORTED = /(?:\bfrom|\bimport)\s*\(?\s*["']([^"'\s]+)["']/g;
 const bundles = new Map();
+let hooksRegistered = typeof register !== 'function';
 const calls = new Map();
 let nextCall = 0;
 let current;
@@ -131,10 +176,27 @@ function findTasks(module) {
   return tasks;
 }
 
+// Registers the resolve hook when the bundle imports a package by name (see RESOLVE_HOOKS_SOURCE).
+async function prepareResolution(bundle) {
+  if (hooksRegistered) return;
+  const source = await readFile(bundle, 'utf8');
+  for (const match of source.matchAll(IMPORTED)) {
+    const specifier = match[1];
+    if (BARE.test(specifier) && !isBuiltin(specifier)) {
+      hooksRegistered = true;
+      const url = 'data:text/javascript,' + encodeURIComponent(RESOLVE_HOOKS_SOURCE);
+      register(url, { data: { parents: RESOLVE_FROM } });
+      return;
+    }
+  }
+}
+
 function loadTasks(bundle) {
   let tasks = bundles.get(bundle);
   if (tasks === undefined) {
-    tasks = import(pathToFileURL(bundle).href).then(findTasks);
+    tasks = prepareResolution(bundle)
+      .then(() => import(pathToFileURL(bundle).href))
+      .then(findTasks);
     bundles.set(bundle, tasks);
   }
   return tasks;
@@ -256,6 +318,7 @@ function finish(state, reply, then) {
   if (state.done) return;
   state.done = true;
   if (current === state) current = undefined;
+  state.restoreEnv();
   mark('end', state.seq);
   try {
     process.chdir(HOME);
@@ -265,8 +328,22 @@ function finish(state, reply, then) {
   send(reply, then);
 }
 
+// A function task's attempt environment (the server's tracking URI…), undone when the attempt ends.
+function setEnv(env) {
+  if (env === undefined) return () => undefined;
+  const before = Object.keys(env).map((name) => [name, process.env[name]]);
+  Object.assign(process.env, env);
+  return () => {
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
 async function runAttempt(request) {
   const state = { seq: request.seq, controller: new AbortController(), child: undefined, done: false };
+  state.restoreEnv = setEnv(request.env);
   current = state;
   mark('begin', request.seq);
   let reply;
@@ -317,3 +394,10 @@ process.on('message', (message) => {
 });
 process.send({ type: 'ready' });
 `;
+
+/**
+ * The worker program (ESM): {@link RESOLVE_HOOKS_SOURCE} as a string, then the body. Its first
+ * argument (`process.argv[1]`) is a file URL inside Keel's installation, where packages a bundle
+ * leaves out are looked for.
+ */
+export const WORKER_SOURCE = `const RESOLVE_HOOKS_SOURCE = ${JSON.stringify(RESOLVE_HOOKS_SOURCE)};\n${WORKER_BODY}`;

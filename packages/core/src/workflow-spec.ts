@@ -307,6 +307,31 @@ export interface ExecutionNode {
   run_id: string | null;
 }
 
+/**
+ * A node as it starts: `pending`, never attempted, nothing cached, run or recorded yet.
+ *
+ * @example
+ * pendingNode({ node_id: 'fit', kind: 'task', task: 'fit', parent_node: null });
+ */
+export function pendingNode(
+  identity: Pick<ExecutionNode, 'node_id' | 'kind' | 'task' | 'parent_node'>,
+): ExecutionNode {
+  return {
+    ...identity,
+    state: 'pending',
+    attempt: 0,
+    cache: null,
+    cache_key: null,
+    inputs: null,
+    outputs: null,
+    error: null,
+    queued_at: null,
+    started_at: null,
+    ended_at: null,
+    run_id: null,
+  };
+}
+
 /** `{ "execution": … }`: one execution with its nodes. */
 export interface Execution {
   execution_id: string;

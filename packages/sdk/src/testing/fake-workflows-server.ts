@@ -11,6 +11,7 @@ import {
   type Execution,
   type ExecutionNode,
   type JsonValue,
+  pendingNode,
   TERMINAL_EXECUTION_STATES,
   TERMINAL_NODE_STATES,
   type WorkflowRegistration,
@@ -349,23 +350,14 @@ class FakeState {
     parent: string | null = null,
   ): Execution {
     const id = `exec-${String(this.nextId++).padStart(4, '0')}`;
-    const nodes: ExecutionNode[] = version.spec.workflow.nodes.map((node) => ({
-      node_id: node.id,
-      kind: node.kind,
-      task: node.kind === 'task' || node.kind === 'map' ? node.task : null,
-      parent_node: null,
-      state: 'pending',
-      attempt: 0,
-      cache: null,
-      cache_key: null,
-      inputs: null,
-      outputs: null,
-      error: null,
-      queued_at: null,
-      started_at: null,
-      ended_at: null,
-      run_id: null,
-    }));
+    const nodes: ExecutionNode[] = version.spec.workflow.nodes.map((node) =>
+      pendingNode({
+        node_id: node.id,
+        kind: node.kind,
+        task: node.kind === 'task' || node.kind === 'map' ? node.task : null,
+        parent_node: null,
+      }),
+    );
     const execution: Execution = {
       execution_id: id,
       workflow: version.name,

@@ -19,7 +19,7 @@ import type {
   TaskSpec,
   WorkflowNode,
 } from '@keel/core';
-import { TERMINAL_NODE_STATES } from '@keel/core';
+import { pendingNode, TERMINAL_NODE_STATES } from '@keel/core';
 import type { SchedulerWrites } from '../../store/workflow-batch-store.js';
 import type {
   ExecutionRecord,
@@ -783,23 +783,12 @@ export type NodeRecordInit = Omit<NodeRecord, 'execution_id' | 'not_before' | 'o
 function initialRow(def: NodeDef): NodeRecordInit {
   const { spec } = def;
   const kind = def.item === undefined ? spec.kind : 'task';
-  return {
+  return pendingNode({
     node_id: def.id,
     kind,
     task: spec.kind === 'task' || spec.kind === 'map' ? spec.task : null,
     parent_node: def.parent,
-    state: 'pending',
-    attempt: 0,
-    cache: null,
-    cache_key: null,
-    inputs: null,
-    outputs: null,
-    error: null,
-    queued_at: null,
-    started_at: null,
-    ended_at: null,
-    run_id: null,
-  };
+  });
 }
 
 /** The error an execution fails with when `node` failed. */

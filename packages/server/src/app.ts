@@ -6,7 +6,9 @@ import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import type { ChangeSink } from './changes/change.js';
 import type { ServerConfig } from './config.js';
 import { hostDeployments } from './deployments/host-deployments.js';
+import { isServingCall } from './deployments/routes/index.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { lazyChildLoggerFactory } from './http/lazy-child-logger.js';
 import { listenUri } from './http/listen-uri.js';
 import { installLoadShedding } from './http/load-shedding.js';
 import { registerBodyParsers, registerRpcs } from './http/rpc.js';
@@ -83,13 +85,18 @@ export interface AppOptions {
 const CHANGES_DEPLOYMENTS = /\/(keel\/deployments|registered-models|model-versions)\//;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  let logsDebug = false;
   const app = Fastify({
     logger: options.logger === false ? false : { level: options.config.logLevel },
     bodyLimit: MAX_BODY_BYTES,
     // MLflow clients send query lists as repeated keys (`?run_ids=a&run_ids=b`).
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
+    // Prediction calls are logged by their prediction records, not by two lines each (debug keeps them).
+    disableRequestLogging: (request: { url?: string }) => !logsDebug && isServingCall(request.url ?? ''),
   });
+  logsDebug = ['debug', 'trace'].includes(app.log.level);
+  app.setChildLoggerFactory(lazyChildLoggerFactory);
   const artifacts =
     options.artifacts ?? openArtifactStore(options.config.artifactsDestination, options.config.s3);
   if (options.artifacts === undefined) app.addHook('onClose', () => artifacts.close());

@@ -11,6 +11,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024;
  */
 export function installLoadShedding(app: FastifyInstance, maxInFlight = DEFAULT_MAX_IN_FLIGHT): void {
   let inFlight = 0;
+  // One listener for every response (a closure per request would be garbage per request).
+  const finished = (): void => {
+    inFlight--;
+  };
   // A callback hook, not an async one: it runs for every request, and an async hook costs each a
   // promise and a microtask hop.
   app.addHook('onRequest', (request, reply, done) => {
@@ -29,10 +33,8 @@ export function installLoadShedding(app: FastifyInstance, maxInFlight = DEFAULT_
       return;
     }
     inFlight++;
-    // 'close' fires once whether the response finished or the client went away mid-request.
-    reply.raw.once('close', () => {
-      inFlight--;
-    });
+    // 'close' fires once per response, whether it finished or the client went away mid-request.
+    reply.raw.on('close', finished);
     done();
   });
 }

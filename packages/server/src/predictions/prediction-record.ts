@@ -300,19 +300,50 @@ export const PREDICTION_ROW_DEFAULTS: Readonly<Partial<Record<keyof PredictionRe
   });
 
 /**
- * Reads one record line (a JSON-serialised row, as the recorder buffers, journals and spills
- * them) back into a full row: absent columns take {@link PREDICTION_ROW_DEFAULTS}, or NULL.
+ * The first element of a record line in array form: the layout of the rest ({@link PREDICTION_COLUMNS}
+ * in order). A line of another layout is refused rather than misread.
+ */
+export const PREDICTION_LINE_FORMAT = 1;
+
+/**
+ * One record as a line, the form the recorder buffers, journals, spills and hands to the store:
+ * a JSON array of {@link PREDICTION_LINE_FORMAT} and the row's values in {@link PREDICTION_COLUMNS}
+ * order. An array rather than an object: no column names written, parsed or looked up per record.
  *
- * @throws SyntaxError for a line that is not JSON; Error for one without record and request ids.
+ * @example
+ * predictionLine(row); // '[1,"0190…","req-1","fraud",3,…]'
+ */
+export function predictionLine(row: PredictionRecordRow): string {
+  const values: unknown[] = [PREDICTION_LINE_FORMAT];
+  for (const column of PREDICTION_COLUMNS) values.push(row[column]);
+  return JSON.stringify(values);
+}
+
+/**
+ * Reads one record line back into a full row: the array form {@link predictionLine} writes, or the
+ * object form (a JSON-serialised row) that earlier versions wrote to spill files and journals,
+ * whose absent columns take {@link PREDICTION_ROW_DEFAULTS}, or NULL.
+ *
+ * @throws SyntaxError for a line that is not JSON; Error for an unknown layout or a line without
+ *   record and request ids.
  */
 export function predictionRowFromLine(line: string): PredictionRecordRow {
-  const parsed = JSON.parse(line) as Partial<Record<keyof PredictionRecordRow, unknown>>;
-  if (typeof parsed.record_id !== 'string' || typeof parsed.request_id !== 'string') {
-    throw new Error('not a prediction record');
-  }
+  const parsed = JSON.parse(line) as unknown;
   const row: Record<string, unknown> = {};
-  for (const column of PREDICTION_COLUMNS) {
-    row[column] = parsed[column] ?? PREDICTION_ROW_DEFAULTS[column] ?? null;
+  if (Array.isArray(parsed)) {
+    if (parsed[0] !== PREDICTION_LINE_FORMAT)
+      throw new Error('not a prediction record line of a known layout');
+    PREDICTION_COLUMNS.forEach((column, k) => {
+      row[column] = parsed[k + 1] ?? PREDICTION_ROW_DEFAULTS[column] ?? null;
+    });
+  } else {
+    const object = (parsed ?? {}) as Partial<Record<keyof PredictionRecordRow, unknown>>;
+    for (const column of PREDICTION_COLUMNS) {
+      row[column] = object[column] ?? PREDICTION_ROW_DEFAULTS[column] ?? null;
+    }
+  }
+  if (typeof row.record_id !== 'string' || typeof row.request_id !== 'string') {
+    throw new Error('not a prediction record');
   }
   return row as unknown as PredictionRecordRow;
 }

@@ -21,6 +21,8 @@ import {
   canonicalPayloadJson,
   inSample,
   type PredictionRecordInput,
+  predictionLine,
+  predictionRowFromLine,
   sha256,
   toPredictionRow,
 } from './prediction-record.js';
@@ -78,6 +80,26 @@ async function setTableOnline(store: StoreConnection, online: boolean): Promise<
     : ['prediction_records', 'prediction_records_offline'];
   await sql.raw(`alter table ${from} rename to ${to}`).execute(store.db);
 }
+
+describe('record lines', () => {
+  it('carry a row as an array of its values, read back to the same row', () => {
+    const row = toPredictionRow(
+      call(1, { inputJson: '{"a":"\\n\\"",\n"b":[NaN]}', outputJson: '[1]' }),
+      'r1',
+    );
+    const line = predictionLine(row);
+    expect(line.startsWith('[1,"r1","req-1",')).toBe(true);
+    expect(line).not.toContain('\n');
+    expect(predictionRowFromLine(line)).toEqual(row);
+  });
+
+  it('read the object lines of earlier versions, filling absent columns, and refuse unknown layouts', () => {
+    const row = predictionRowFromLine('{"record_id":"r1","request_id":"q1","deployment":"d"}');
+    expect(row).toMatchObject({ record_id: 'r1', request_id: 'q1', deployment: 'd', status: 0, input: null });
+    expect(() => predictionRowFromLine('[2,"r1","q1"]')).toThrow(/layout/);
+    expect(() => predictionRowFromLine('{"record_id":"r1"}')).toThrow(/not a prediction record/);
+  });
+});
 
 describe('toPredictionRow: recording modes', () => {
   it('keeps the payloads exactly as sent in full mode; their sha256 is computed when read', () => {
@@ -326,7 +348,12 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
 
   it("replays the files of a dead process, skipping a line cut short, and leaves a live process's files alone", async () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
-    const rows = Array.from({ length: 10 }, (_, i) => JSON.stringify(toPredictionRow(call(i), randomUUID())));
+    // Spill files written by an earlier version hold rows as JSON objects: they replay too.
+    const rows = Array.from({ length: 10 }, (_, i) =>
+      i % 2 === 0
+        ? JSON.stringify(toPredictionRow(call(i), randomUUID()))
+        : predictionLine(toPredictionRow(call(i), randomUUID())),
+    );
     mkdirSync(spillDir, { recursive: true });
     writeFileSync(
       join(spillDir, `predictions-${dead}-1700000000000-a1b2c3-1.jsonl`),
@@ -349,9 +376,7 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
     for (let i = 0; i < 100; i++) recorder.record(call(i));
     // On disk before any reaction queued after the calls (a reply that follows them): a process
     // killed once they are answered leaves all 100 behind.
-    const journaled = await Promise.resolve().then(() =>
-      journalLines().map((line) => JSON.parse(line) as { request_id: string }),
-    );
+    const journaled = await Promise.resolve().then(() => journalLines().map(predictionRowFromLine));
     expect(journaled.map((row) => row.request_id)).toEqual(Array.from({ length: 100 }, (_, i) => `req-${i}`));
     await recorder.flush();
     expect(await store.count()).toBe(100);
@@ -423,7 +448,7 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
       .join('')
       .trimEnd()
       .split('\n');
-    expect(new Set(lines.map((line) => JSON.parse(line).request_id)).size).toBe(3000);
+    expect(new Set(lines.map((line) => predictionRowFromLine(line).request_id)).size).toBe(3000);
     expect(recorder.stats()).toMatchObject({ recorded: 3000, stored: 0, dropped: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import {
   DEFAULT_MAX_PAYLOAD_CHARS,
   type PredictionRecordInput,
+  predictionLine,
   predictionRowFromLine,
   timeOrderedId,
   toPredictionRow,
@@ -15,7 +16,7 @@ import {
 
 /**
  * Where the recorder writes: a `PredictionStore`, or a `SqliteInsertWorker` for a SQLite file.
- * Records travel as lines, each a JSON-serialised `PredictionRecordRow` (read back with
+ * Records travel as lines (`predictionLine`: a JSON array of the row's values; read back with
  * `predictionRowFromLine`), the form the recorder buffers, journals and spills them in.
  * `insertLines` skips record ids already stored and returns how many rows were new.
  */
@@ -209,7 +210,7 @@ export class PredictionRecorder {
       this.#stats.recorded += 1;
       const seq = ++this.#seq;
       const row = toPredictionRow(input, timeOrderedId(), this.#options.maxPayloadChars);
-      const line = JSON.stringify(row);
+      const line = predictionLine(row);
       const chars = line.length + ROW_OVERHEAD_CHARS;
       if (this.#closing) {
         this.#spillNow([{ seq, line }]);

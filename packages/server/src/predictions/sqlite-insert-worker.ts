@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { CHECKPOINT_FALLBACK_PAGES } from '../store/sqlite/sqlite-checkpointer.js';
-import { PREDICTION_COLUMNS, PREDICTION_ROW_DEFAULTS } from './prediction-record.js';
+import { PREDICTION_COLUMNS, PREDICTION_LINE_FORMAT, PREDICTION_ROW_DEFAULTS } from './prediction-record.js';
 import { SQLITE_ROWS_PER_INSERT } from './prediction-store.js';
 
 /** Settings of a {@link SqliteInsertWorker}. */
@@ -32,6 +32,8 @@ interface WorkerData {
   columns: readonly string[];
   defaults: Readonly<Record<string, string | number>>;
   rowsPerInsert: number;
+  /** `PREDICTION_LINE_FORMAT`: the first element of a record line in array form. */
+  lineFormat: number;
   /** The store's main connection checkpoints past this many WAL pages; so does this one. */
   walAutocheckpoint: number;
 }
@@ -68,12 +70,21 @@ function prepare() {
   });
   return (values, count) => transaction.immediate(values, count);
 }
-// Each line is a JSON-serialised row (see predictionRowFromLine, whose defaults these are).
+// Each line is an array [format, ...values in column order] (predictionLine), or a JSON-serialised
+// row written by an earlier version (see predictionRowFromLine, whose defaults these are).
 function valuesOf(lines) {
   const values = new Array(lines.length * width);
   let at = 0;
   for (const line of lines) {
     const row = JSON.parse(line);
+    if (Array.isArray(row)) {
+      if (row[0] !== workerData.lineFormat) throw new Error('a prediction record line of an unknown layout');
+      for (let k = 1; k <= width; k++) {
+        const value = row[k];
+        values[at++] = value === undefined || value === null ? (defaults[columns[k - 1]] ?? null) : value;
+      }
+      continue;
+    }
     for (let k = 0; k < width; k++) {
       const value = row[columns[k]];
       values[at++] = value === undefined || value === null ? (defaults[columns[k]] ?? null) : value;
@@ -125,12 +136,13 @@ export class SqliteInsertWorker {
       columns: PREDICTION_COLUMNS,
       defaults: PREDICTION_ROW_DEFAULTS as Record<string, string | number>,
       rowsPerInsert: SQLITE_ROWS_PER_INSERT,
+      lineFormat: PREDICTION_LINE_FORMAT,
       walAutocheckpoint: CHECKPOINT_FALLBACK_PAGES,
     };
   }
 
   /**
-   * Inserts records given as lines (JSON-serialised rows, as the recorder keeps them) in one
+   * Inserts records given as lines (`predictionLine`, as the recorder keeps them) in one
    * transaction; returns how many were new. The lines cross to the worker as one string (a copy,
    * not a structured clone of every value) and are parsed there, off the main thread.
    */

@@ -39,6 +39,16 @@ export interface ServingMetricsOptions {
 /** Values of {@link ServingMetricsOptions.labelNames}; a name left out is rendered without that label. */
 export type ServingLabels = Readonly<Record<string, string>>;
 
+/** The label values of a request with no extra labels. */
+const NO_LABELS: ServingLabels = Object.freeze({});
+
+/** The series one answered request updates. */
+interface RequestSeries {
+  requests: CounterSeries;
+  errors: CounterSeries | undefined;
+  duration: HistogramSeries;
+}
+
 /** Request latency buckets, in seconds: 0.5 ms to 10 s. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Rows-per-model-call buckets: powers of two up to 4096. */
@@ -77,11 +87,11 @@ export class ServingMetrics implements BatchObserver {
   readonly #batchRows: SeriesHistogram;
   readonly #batchRequests: SeriesHistogram;
   readonly #queueRows: SeriesGauge;
-  /** The series one answered request updates, by protocol, route, status and extra label values. */
-  readonly #requestSeries = new Map<
-    string,
-    { requests: CounterSeries; errors: CounterSeries | undefined; duration: HistogramSeries }
-  >();
+  /**
+   * The series one answered request updates: by labels object (callers pass one object per label
+   * set, such as a deployment arm's), then protocol, route and status.
+   */
+  readonly #requestSeries = new WeakMap<ServingLabels, Map<string, Map<number, RequestSeries>>>();
   /** The unlabelled observer behind {@link batch} and {@link queueDepth}, made on first use. */
   #default: BatchObserver | undefined;
 
@@ -133,18 +143,31 @@ export class ServingMetrics implements BatchObserver {
     return this.registry.contentType;
   }
 
-  /** Counts one answered request and its latency; `labels` gives the values of the extra label names. */
+  /**
+   * Counts one answered request and its latency; `labels` gives the values of the extra label names.
+   * The series are looked up by the identity of `labels` first: pass the same object for the same
+   * label values (a new object per call works, but costs a lookup table per object).
+   */
   observeRequest(
     protocol: ServingProtocol,
     route: string,
     status: number,
     seconds: number,
-    labels: ServingLabels = {},
+    labels: ServingLabels = NO_LABELS,
   ): void {
-    let key = `${protocol}\u0000${route}\u0000${status}`;
-    // \u0001 stands for a label left out (not rendered), which differs from an empty value.
-    for (const name of this.#labelNames) key += `\u0000${labels[name] ?? '\u0001'}`;
-    let series = this.#requestSeries.get(key);
+    let byRoute = this.#requestSeries.get(labels);
+    if (byRoute === undefined) {
+      byRoute = new Map();
+      this.#requestSeries.set(labels, byRoute);
+    }
+    // Protocol and route are few constant strings (their hashes are cached), status a small number.
+    const routeKey = protocol === 'mlflow' ? route : `${protocol}\u0000${route}`;
+    let byStatus = byRoute.get(routeKey);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      byRoute.set(routeKey, byStatus);
+    }
+    let series = byStatus.get(status);
     if (series === undefined) {
       const extra = this.#extraLabels(labels);
       const counted = { protocol, route, status: String(status), ...extra };
@@ -153,7 +176,7 @@ export class ServingMetrics implements BatchObserver {
         errors: status >= 400 ? this.#errors.series(counted) : undefined,
         duration: this.#duration.series({ protocol, route, ...extra }),
       };
-      this.#requestSeries.set(key, series);
+      byStatus.set(status, series);
     }
     series.requests.inc();
     series.errors?.inc();

@@ -74,7 +74,8 @@ describe('DeploymentAdmission', () => {
   const leases = new FakeLeases();
   const metrics = new FakeMetrics();
   const labels = new WeakMap<FastifyRequest, DeploymentMetricLabels>();
-  const admission = new DeploymentAdmission({ runtime: leases, metrics, labels });
+  const noteLabels = (request: FastifyRequest, noted: DeploymentMetricLabels) => labels.set(request, noted);
+  const admission = new DeploymentAdmission({ runtime: leases, metrics, noteLabels });
   /** Calls wait for it; replaced by tests that hold calls. */
   let gate = new Gate();
   gate.open();
@@ -186,7 +187,7 @@ describe('DeploymentAdmission', () => {
     const probe = Fastify();
     installErrorHandler(probe);
     probe.register((scope, _options, done) => {
-      new DeploymentAdmission({ runtime: leases, metrics, labels }).install(scope);
+      new DeploymentAdmission({ runtime: leases, metrics, noteLabels }).install(scope);
       scope.addHook('onResponse', (request, _reply, next) => {
         if (request.headers['x-probe'] === 'refused') refusedLabels = labels.get(request);
         next();

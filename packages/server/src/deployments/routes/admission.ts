@@ -31,10 +31,10 @@ export interface DeploymentAdmissionOptions {
   /** Gets the refusals and the in-flight counts. */
   metrics: Pick<DeploymentMetrics, 'observeRejection' | 'setInFlight'>;
   /**
-   * Where the routes note who answered a request, for their request metrics: a refused call is
-   * noted with its deployment. @default not noted
+   * Where the routes note who answered a request, for their request metrics (`noteCallLabels`): a
+   * refused call is noted with its deployment. @default not noted
    */
-  labels?: WeakMap<FastifyRequest, DeploymentMetricLabels>;
+  noteLabels?: (request: FastifyRequest, labels: DeploymentMetricLabels) => void;
 }
 
 /**
@@ -104,7 +104,7 @@ export class InFlightCounts {
 export class DeploymentAdmission {
   readonly #runtime: AdmissionLeases;
   readonly #metrics: DeploymentAdmissionOptions['metrics'];
-  readonly #labels: DeploymentAdmissionOptions['labels'];
+  readonly #noteLabels: DeploymentAdmissionOptions['noteLabels'];
   readonly #counts = new InFlightCounts();
   /** The admitted calls not yet released, with their deployment. */
   readonly #admitted = new WeakMap<FastifyRequest, string>();
@@ -112,7 +112,7 @@ export class DeploymentAdmission {
   constructor(options: DeploymentAdmissionOptions) {
     this.#runtime = options.runtime;
     this.#metrics = options.metrics;
-    this.#labels = options.labels;
+    this.#noteLabels = options.noteLabels;
   }
 
   /** Calls of `deployment` admitted and not yet answered. */
@@ -170,7 +170,7 @@ export class DeploymentAdmission {
 
   #refuse(request: FastifyRequest, reply: FastifyReply, deployment: string): KeelError {
     this.#metrics.observeRejection(deployment, 'concurrency');
-    this.#labels?.set(request, { deployment });
+    this.#noteLabels?.(request, { deployment });
     reply.header('retry-after', String(ADMISSION_RETRY_AFTER_SECONDS));
     const count = this.#counts.of(deployment);
     return new KeelError(

@@ -4,7 +4,7 @@
  * call (and one per shadow call), and give the lease back once nothing uses it any more.
  */
 import { type DeploymentSpec, KeelError, type ModelInput } from '@keel/core';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../../http/actor.js';
 import type { Model, ModelOutput } from '../../models/model.js';
 import { type PredictionRecordInput, timeOrderedId } from '../../predictions/prediction-record.js';
@@ -24,6 +24,8 @@ export interface ServingArm extends RoutableArm {
   readonly modelVersion: string;
   /** sha256 of the served version's files, as the runtime knows it. */
   readonly modelDigest?: string;
+  /** The arm's metric labels, made once per arm (built per call when absent). */
+  readonly labels?: DeploymentMetricLabels;
   readonly model: Model;
   /** Scores an input already checked against `model.signature` (through the arm's micro-batcher). */
   predict(input: ModelInput, params?: Record<string, unknown>): Promise<ModelOutput>;
@@ -77,8 +79,30 @@ export interface CallResources {
   readonly runtime: ServingLeases;
   readonly recorder: PredictionSink;
   readonly random: () => number;
-  /** Where the routes note who answered a request, for the metrics hook. */
-  readonly labels: WeakMap<FastifyRequest, DeploymentMetricLabels>;
+  /** Notes who answered a request, for the metrics hook (see {@link noteCallLabels}). */
+  readonly noteLabels: (request: FastifyRequest, labels: DeploymentMetricLabels) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Who answered a deployment call (deployment, arm, model version), for its request metrics;
+     * `null` until the deployment serving routes note it. A request decoration rather than a
+     * `WeakMap` keyed by requests: every call would add an ephemeron the garbage collector must
+     * trace in each young-generation collection.
+     */
+    keelDeploymentLabels: DeploymentMetricLabels | null;
+  }
+}
+
+/** Decorates the requests of `scope` with {@link FastifyRequest.keelDeploymentLabels} (`null`). */
+export function decorateCallLabels(scope: FastifyInstance): void {
+  scope.decorateRequest('keelDeploymentLabels', null);
+}
+
+/** Notes `labels` on `request` (see {@link FastifyRequest.keelDeploymentLabels}). */
+export function noteCallLabels(request: FastifyRequest, labels: DeploymentMetricLabels): void {
+  request.keelDeploymentLabels = labels;
 }
 
 /** What a route asks: which deployment, optionally which model version (`/v2/…/versions/{v}`). */
@@ -112,14 +136,14 @@ export async function serveCall<Body>(
   const receivedAt = nowMs() - reply.elapsedTime;
   const requestId = requestIdOf(request);
   reply.header(REQUEST_ID_HEADER, requestId);
-  const { runtime, labels } = resources;
+  const { runtime, noteLabels } = resources;
   let lease: ServingLease;
   try {
     lease = runtime.lease(target.deployment);
   } catch (error) {
     // Only a deployment that exists gets its own label values; unknown names would grow the series.
     if (error instanceof KeelError && error.code === 'TEMPORARILY_UNAVAILABLE') {
-      labels.set(request, { deployment: target.deployment });
+      noteLabels(request, { deployment: target.deployment });
     }
     throw error;
   }
@@ -136,12 +160,7 @@ export async function serveCall<Body>(
       resources.random,
     );
     reply.header(ROUTE_HEADER, arm.name);
-    labels.set(request, {
-      deployment: lease.deployment,
-      arm: arm.name,
-      modelName: arm.modelName,
-      modelVersion: arm.modelVersion,
-    });
+    noteLabels(request, arm.labels ?? armLabels(lease, arm));
     const call: CallFacts = {
       requestId,
       caller: actorOf({ requestId, request }).user,
@@ -267,6 +286,15 @@ function errorFacts(error: unknown): { status: number; errorCode: string; errorM
       : 500;
   const errorMessage = error instanceof Error ? error.message : String(error);
   return { status, errorCode: status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', errorMessage };
+}
+
+function armLabels(lease: ServingLease, arm: ServingArm): DeploymentMetricLabels {
+  return {
+    deployment: lease.deployment,
+    arm: arm.name,
+    modelName: arm.modelName,
+    modelVersion: arm.modelVersion,
+  };
 }
 
 /** Counts the users of a lease (the call, its shadow copy) and releases it when the last one is done. */

@@ -79,6 +79,8 @@ export interface DeploymentMetricLabels {
  */
 export class DeploymentMetrics implements DeploymentStatusObserver {
   readonly #metrics: ServingMetrics;
+  /** Label values per labels object (an arm keeps one object; see `ServingArm.labels`). */
+  readonly #labelValues = new WeakMap<DeploymentMetricLabels, Record<string, string>>();
   readonly #degraded: Gauge<'deployment'>;
   readonly #loadFailures: Counter<'deployment'>;
   readonly #rejected: Counter<'deployment' | 'reason'>;
@@ -197,7 +199,12 @@ export class DeploymentMetrics implements DeploymentStatusObserver {
     status: number,
     seconds: number,
   ): void {
-    this.#metrics.observeRequest(protocol, route, status, seconds, labelValues(labels));
+    let values = this.#labelValues.get(labels);
+    if (values === undefined) {
+      values = labelValues(labels);
+      this.#labelValues.set(labels, values);
+    }
+    this.#metrics.observeRequest(protocol, route, status, seconds, values);
   }
 
   /** The observer of one arm's micro-batcher: its batch sizes and queue depth, labelled by arm. */

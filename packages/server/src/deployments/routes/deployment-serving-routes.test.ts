@@ -25,7 +25,7 @@ import { createTestStore } from '../../testing/test-stores.js';
 import type { DeploymentRuntime } from '../runtime/deployment-runtime.js';
 import type { ServingLeases } from './deployment-call.js';
 import { DeploymentMetrics } from './deployment-metrics.js';
-import { registerDeploymentServingRoutes } from './deployment-serving-routes.js';
+import { isServingCall, registerDeploymentServingRoutes } from './deployment-serving-routes.js';
 import { type MemoryArm, MemoryDeployments, MemoryRecorder } from './testing/memory-deployments.js';
 
 // The real runtime is what the routes are registered with.
@@ -99,6 +99,26 @@ async function metricValue(
     );
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
+
+describe('isServingCall', () => {
+  it("names the deployments' model calls, nothing else", () => {
+    for (const url of [
+      '/deployments/fraud/invocations',
+      '/v2/models/fraud/infer',
+      '/v2/models/fraud/versions/7/infer',
+    ]) {
+      expect(isServingCall(url)).toBe(true);
+    }
+    for (const url of [
+      '/deployments/fraud/ready',
+      '/v2/models/fraud',
+      '/api/2.0/keel/deployments/get',
+      '/',
+    ]) {
+      expect(isServingCall(url)).toBe(false);
+    }
+  });
+});
 
 describe('deployment serving routes', () => {
   let dir: string;

@@ -4,7 +4,7 @@
  * Keel server (or any Fastify app with the MLflow error handler installed).
  */
 import { KEEL_VERSION, KeelError } from '@keel/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DEFAULT_SERVING_BODY_LIMIT } from '../../serving/model-server.js';
 import { installOpenInferenceErrors, type ModelMetadataResponse } from '../../serving/open-inference.js';
 import { acceptTextBodies, retryAfterOn503 } from '../../serving/served-model.js';
@@ -15,6 +15,8 @@ import { armsServing, ROUTE_HEADER } from './arm-routing.js';
 import { MLFLOW_CALL, ModelInfos, openInferenceCall, UnsupportedMediaTypeError } from './call-protocols.js';
 import {
   type CallResources,
+  decorateCallLabels,
+  noteCallLabels,
   type PredictionSink,
   type ServingArm,
   type ServingLease,
@@ -43,6 +45,21 @@ export interface DeploymentServingRoutesOptions {
    */
   statuses?: DeploymentStatusSource;
 }
+
+/**
+ * Whether `url` is a call to a deployment's model (`/deployments/{name}/invocations`,
+ * `/v2/models/{name}[/versions/{v}]/infer`): the Keel server does not write its two request log lines
+ * for those (their prediction records log them) unless it logs at `debug`.
+ */
+export function isServingCall(url: string): boolean {
+  return (
+    (url.startsWith('/deployments/') && url.includes('/invocations')) ||
+    (url.startsWith('/v2/models/') && url.includes('/infer'))
+  );
+}
+
+/** Labels of a request no deployment answered (an unknown one). */
+const NO_LABELS: DeploymentMetricLabels = Object.freeze({});
 
 interface DeploymentParams {
   name: string;
@@ -96,13 +113,13 @@ export function registerDeploymentServingRoutes(
     runtime,
     recorder,
     random: options.random ?? Math.random,
-    labels: new WeakMap<FastifyRequest, DeploymentMetricLabels>(),
+    noteLabels: noteCallLabels,
   };
-  const admission = new DeploymentAdmission({ runtime, metrics, labels: resources.labels });
+  const admission = new DeploymentAdmission({ runtime, metrics, noteLabels: noteCallLabels });
   const observe = (scope: FastifyInstance, protocol: ServingProtocol) => {
     scope.addHook('onResponse', (request, reply, done) => {
       metrics.observeRequest(
-        resources.labels.get(request) ?? {},
+        request.keelDeploymentLabels ?? NO_LABELS,
         protocol,
         request.routeOptions.url ?? 'unmatched',
         reply.statusCode,
@@ -113,6 +130,7 @@ export function registerDeploymentServingRoutes(
   };
 
   app.register((scope, _options, done) => {
+    decorateCallLabels(scope);
     acceptTextBodies(scope, bodyLimit);
     retryAfterOn503(scope);
     admission.install(scope);
@@ -122,6 +140,7 @@ export function registerDeploymentServingRoutes(
   });
   app.register(
     (scope, _options, done) => {
+      decorateCallLabels(scope);
       acceptTextBodies(scope, bodyLimit);
       installOpenInferenceErrors(scope);
       retryAfterOn503(scope);

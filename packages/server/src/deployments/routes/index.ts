@@ -26,5 +26,6 @@ export {
 } from './deployment-metrics.js';
 export {
   type DeploymentServingRoutesOptions,
+  isServingCall,
   registerDeploymentServingRoutes,
 } from './deployment-serving-routes.js';

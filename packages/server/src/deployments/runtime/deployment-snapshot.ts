@@ -26,6 +26,8 @@ export interface DeploymentArm {
   readonly modelVersion: string;
   /** Digest of the version's files (see `materializeModel`). */
   readonly modelDigest: string;
+  /** The arm's labels (metrics), one object for the arm's lifetime. */
+  readonly labels: ArmLabels;
   /** The loaded model, shared with every other arm and deployment serving this version. */
   readonly model: Model;
   /** Scores an input already checked against `model.signature`, through the arm's micro-batcher. */
@@ -150,13 +152,14 @@ export class DeploymentSnapshot {
     const batching = spec.batching ?? DEFAULT_BATCHING;
     const bound = plans.map((armPlan, i): BoundArm => {
       const hold = held[i] as CachedModel;
-      const observer = resources.batchObserver?.({
+      const labels: ArmLabels = Object.freeze({
         deployment: plan.deployment.name,
         revision: plan.deployment.revision,
         arm: armPlan.arm,
         modelName: hold.name,
         modelVersion: hold.version,
       });
+      const observer = resources.batchObserver?.(labels);
       const batcher = new MicroBatcher(hold.model, {
         maxBatchSize: batching.maxBatchSize,
         maxDelayMs: batching.maxDelayMs,
@@ -170,6 +173,7 @@ export class DeploymentSnapshot {
         modelName: hold.name,
         modelVersion: hold.version,
         modelDigest: hold.digest,
+        labels,
         model: hold.model,
         predict: (input: ModelInput, params?: Record<string, unknown>) => batcher.predict(input, params),
       });

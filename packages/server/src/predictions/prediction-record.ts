@@ -30,7 +30,7 @@ export interface PredictionRecordInput {
   modelName: string;
   modelVersion: string;
   /** sha256 of the served model artifact, as the runtime knows it. */
-  modelDigest?: string;
+  modelDigest?: string | undefined;
   /** Route name, or `shadow`. */
   arm: string;
   /** `actor.user` (never a secret). */
@@ -41,15 +41,15 @@ export interface PredictionRecordInput {
   completedAt: number;
   /** HTTP status answered (for a shadow call: 200 or the error status). */
   status: number;
-  errorCode?: string;
-  errorMessage?: string;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
   /**
    * The request body as JSON text: a JSON body exactly as the caller sent it (so its hash is the
    * hash of the bytes received), any other body (CSV, unreadable JSON) as a JSON string.
    */
   inputJson: string;
   /** The JSON response body exactly as sent; absent for an error answer. */
-  outputJson?: string;
+  outputJson?: string | undefined;
   /** The deployment's recording mode. */
   recording: PredictionRecording;
 }
@@ -71,6 +71,32 @@ export function toPredictionRow(
   recordId: string,
   maxPayloadChars: number = DEFAULT_MAX_PAYLOAD_CHARS,
 ): PredictionRecordRow {
+  const values = toPredictionValues(input, recordId, maxPayloadChars);
+  const row: Record<string, unknown> = {};
+  PREDICTION_COLUMNS.forEach((column, k) => {
+    row[column] = values[k + 1];
+  });
+  return row as unknown as PredictionRecordRow;
+}
+
+/**
+ * What {@link toPredictionRow} makes, as the line the recorder keeps ({@link predictionLine}'s
+ * form) without the row object in between: one call's record costs one array and one string.
+ */
+export function toPredictionLine(
+  input: PredictionRecordInput,
+  recordId: string,
+  maxPayloadChars: number = DEFAULT_MAX_PAYLOAD_CHARS,
+): string {
+  return JSON.stringify(toPredictionValues(input, recordId, maxPayloadChars));
+}
+
+/** {@link PREDICTION_LINE_FORMAT}, then the row's values in {@link PREDICTION_COLUMNS} order. */
+function toPredictionValues(
+  input: PredictionRecordInput,
+  recordId: string,
+  maxPayloadChars: number,
+): unknown[] {
   const requestId = text(input.requestId);
   const inputJson = typeof input.inputJson === 'string' ? input.inputJson : undefined;
   const outputJson = typeof input.outputJson === 'string' ? input.outputJson : undefined;
@@ -83,33 +109,35 @@ export function toPredictionRow(
   }
   const receivedAt = finite(input.receivedAt);
   const completedAt = finite(input.completedAt);
-  return {
-    record_id: recordId,
-    request_id: requestId,
-    deployment: text(input.deployment),
-    deployment_revision: Math.trunc(finite(input.deploymentRevision)),
-    model_name: text(input.modelName),
-    model_version: text(input.modelVersion),
-    model_digest: optionalText(input.modelDigest),
-    arm: text(input.arm),
-    caller: text(input.caller),
-    protocol: text(input.protocol),
-    received_at: Math.round(receivedAt),
-    completed_at: Math.round(completedAt),
-    latency_ms: Math.max(0, completedAt - receivedAt),
-    status: Math.trunc(finite(input.status)),
-    error_code: optionalText(input.errorCode),
-    error_message: optionalText(input.errorMessage),
+  // The order of PREDICTION_COLUMNS (a test pins it).
+  return [
+    PREDICTION_LINE_FORMAT,
+    recordId,
+    requestId,
+    text(input.deployment),
+    Math.trunc(finite(input.deploymentRevision)),
+    text(input.modelName),
+    text(input.modelVersion),
+    optionalText(input.modelDigest),
+    text(input.arm),
+    text(input.caller),
+    text(input.protocol),
+    Math.round(receivedAt),
+    Math.round(completedAt),
+    Math.max(0, completedAt - receivedAt),
+    Math.trunc(finite(input.status)),
+    optionalText(input.errorCode),
+    optionalText(input.errorMessage),
     recorded,
-    input: recorded === 'hash' ? null : (inputJson ?? null),
-    output: recorded === 'hash' ? null : (outputJson ?? null),
     // Stored only in place of the payloads: a kept payload's hash is computed when it is read.
-    input_hash: recorded !== 'hash' || inputJson === undefined ? null : sha256(inputJson),
-    output_hash: recorded !== 'hash' || outputJson === undefined ? null : sha256(outputJson),
-    label: null,
-    label_timestamp: null,
-    label_actor: null,
-  };
+    recorded !== 'hash' || inputJson === undefined ? null : sha256(inputJson),
+    recorded !== 'hash' || outputJson === undefined ? null : sha256(outputJson),
+    recorded === 'hash' ? null : (inputJson ?? null),
+    recorded === 'hash' ? null : (outputJson ?? null),
+    null, // label
+    null, // label_timestamp
+    null, // label_actor
+  ];
 }
 
 /**

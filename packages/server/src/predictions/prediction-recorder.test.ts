@@ -24,6 +24,7 @@ import {
   predictionLine,
   predictionRowFromLine,
   sha256,
+  toPredictionLine,
   toPredictionRow,
 } from './prediction-record.js';
 import { PredictionRecorder, type PredictionRecorderOptions } from './prediction-recorder.js';
@@ -91,6 +92,18 @@ describe('record lines', () => {
     expect(line.startsWith('[1,"r1","req-1",')).toBe(true);
     expect(line).not.toContain('\n');
     expect(predictionRowFromLine(line)).toEqual(row);
+  });
+
+  it('are what toPredictionLine makes straight from a call, in every recording mode', () => {
+    const calls: PredictionRecordInput[] = [
+      call(1),
+      call(2, { recording: { mode: 'hash' } }),
+      call(3, { recording: { mode: 'sample', sampleRate: 0.5 } }),
+      call(4, { status: 400, errorCode: 'BAD_REQUEST', errorMessage: 'no', outputJson: undefined }),
+    ];
+    for (const input of calls) {
+      expect(toPredictionLine(input, 'r')).toBe(predictionLine(toPredictionRow(input, 'r')));
+    }
   });
 
   it('read the object lines of earlier versions, filling absent columns, and refuse unknown layouts', () => {

@@ -1,10 +1,9 @@
 import {
   DEFAULT_MAX_PAYLOAD_CHARS,
   type PredictionRecordInput,
-  predictionLine,
   predictionRowFromLine,
   timeOrderedId,
-  toPredictionRow,
+  toPredictionLine,
 } from './prediction-record.js';
 import {
   PredictionJournal,
@@ -209,8 +208,7 @@ export class PredictionRecorder {
     try {
       this.#stats.recorded += 1;
       const seq = ++this.#seq;
-      const row = toPredictionRow(input, timeOrderedId(), this.#options.maxPayloadChars);
-      const line = predictionLine(row);
+      const line = toPredictionLine(input, timeOrderedId(), this.#options.maxPayloadChars);
       const chars = line.length + ROW_OVERHEAD_CHARS;
       if (this.#closing) {
         this.#spillNow([{ seq, line }]);

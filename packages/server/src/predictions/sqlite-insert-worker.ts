@@ -4,7 +4,7 @@
  * better-sqlite3 is synchronous: on the main thread, a batch insert stops the event loop for as
  * long as SQLite works (tens of microseconds per row, with the table's indexes), which a server
  * answering thousands of predictions a second cannot spare. The worker does that work beside it;
- * the main thread only hands the rows' JSON lines across. SQLite's own locking (WAL, a busy timeout,
+ * the main thread only hands the records' lines across. SQLite's own locking (WAL, a busy timeout,
  * `BEGIN IMMEDIATE`) orders the worker's transactions with the main connection's.
  *
  * Why a source string run with `new Worker(source, { eval: true })`: see `models/onnx/onnx-worker.ts`
@@ -100,7 +100,7 @@ parentPort.on('message', (message) => {
   }
   try {
     write ??= prepare();
-    const lines = message.text.split('\\n');
+    const lines = message.lines;
     parentPort.postMessage({ id: message.id, inserted: write(valuesOf(lines), lines.length) });
   } catch (error) {
     // Prepared again next time: the schema may have changed (a table renamed and back).
@@ -143,12 +143,12 @@ export class SqliteInsertWorker {
 
   /**
    * Inserts records given as lines (`predictionLine`, as the recorder keeps them) in one
-   * transaction; returns how many were new. The lines cross to the worker as one string (a copy,
-   * not a structured clone of every value) and are parsed there, off the main thread.
+   * transaction; returns how many were new. The lines cross to the worker as strings (copied once
+   * by `postMessage`, no structured clone of every value) and are parsed there, off the main thread.
    */
   async insertLines(lines: readonly string[]): Promise<number> {
     if (lines.length === 0) return 0;
-    const reply = await this.#send({ text: lines.join('\n') });
+    const reply = await this.#send({ lines });
     if ('error' in reply) throw new Error(`Inserting prediction records failed: ${reply.error}`);
     return 'inserted' in reply ? reply.inserted : 0;
   }

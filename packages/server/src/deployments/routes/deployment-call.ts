@@ -15,6 +15,9 @@ import type { DeploymentMetricLabels } from './deployment-metrics.js';
 /** Request and response header carrying the call's id; generated (a UUID) when the caller sends none. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/** The recording of a deployment whose spec names none. */
+const FULL_RECORDING: PredictionRecordInput['recording'] = Object.freeze({ mode: 'full' });
+
 /** Arm name of the shadow in prediction records and metrics. */
 export const SHADOW_ARM = 'shadow';
 
@@ -245,24 +248,25 @@ function record(
   armName: string = arm.name,
 ): void {
   const { lease } = call;
+  // One shape for every call (optional facts are undefined, not left out): no object spreads.
   const entry: PredictionRecordInput = {
     requestId: call.requestId,
     deployment: lease.deployment,
     deploymentRevision: lease.revision,
     modelName: arm.modelName,
     modelVersion: arm.modelVersion,
-    ...(arm.modelDigest === undefined ? {} : { modelDigest: arm.modelDigest }),
+    modelDigest: arm.modelDigest,
     arm: armName,
     caller: call.caller,
     protocol: call.protocol,
     receivedAt: outcome.receivedAt,
     completedAt: nowMs(),
     status: outcome.status,
-    ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
-    ...(outcome.errorMessage === undefined ? {} : { errorMessage: outcome.errorMessage }),
+    errorCode: outcome.errorCode,
+    errorMessage: outcome.errorMessage,
     inputJson: outcome.inputJson,
-    ...(outcome.outputJson === undefined ? {} : { outputJson: outcome.outputJson }),
-    recording: lease.spec.recording ?? { mode: 'full' },
+    outputJson: outcome.outputJson,
+    recording: lease.spec.recording ?? FULL_RECORDING,
   };
   try {
     resources.recorder.record(entry);

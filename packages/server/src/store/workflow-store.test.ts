@@ -1,4 +1,5 @@
 import { KeelError, type TaskSpec, type WorkflowRegistration } from '@keel/core';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { type Actor, ChangeRecorder } from '../changes/change.js';
@@ -60,6 +61,32 @@ describe.each(dialects)('WorkflowStore on %s', (dialect) => {
   afterAll(async () => {
     await t?.dispose();
   });
+
+  it.runIf(dialect === 'sqlite')(
+    'polls for work without taking the write lock when there is nothing to claim or take back',
+    async () => {
+      // Another connection holds SQLite's write lock (as the prediction insert thread does).
+      const fresh = await createTestStore('sqlite');
+      const idle = new WorkflowStore({
+        db: fresh.store.db,
+        dialect,
+        changes: new ChangeRecorder([]),
+        clock: () => now,
+      });
+      const writer = new Database(fresh.uri.replace(/^sqlite:\/\//, ''));
+      writer.exec('BEGIN IMMEDIATE');
+      try {
+        const started = Date.now();
+        expect(await idle.claimExecutions('p1', now, 1_000, 10)).toEqual([]);
+        expect(await idle.claimExpired(now)).toEqual({ nodes: [], executions: [] });
+        expect(Date.now() - started).toBeLessThan(1_000);
+      } finally {
+        writer.exec('ROLLBACK');
+        writer.close();
+        await fresh.dispose();
+      }
+    },
+  );
 
   /** Registers `name` v1 and creates an execution with nodes `a`, `b` (queued) and `c` (pending). */
   async function execution(name: string, nodes?: NewNode[], createdAt = now): Promise<string> {

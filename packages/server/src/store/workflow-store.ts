@@ -591,6 +591,10 @@ export class WorkflowStore {
         .where((eb) => eb.or([eb('owner', 'is', null), eb('lease_until', '<', now)]))
         .orderBy('created_at')
         .limit(limit);
+    // Read first: an idle scheduler polls this several times a second, and an UPDATE takes the
+    // database's write lock even when it matches nothing (on SQLite it would queue behind, and hold
+    // up, the prediction record inserts of a busy deployment).
+    if ((await free(this.db).execute()).length === 0) return [];
     const rows = await this.db
       .updateTable('workflow_executions')
       .set({ owner, lease_until: now + leaseMs, updated_at: now })
@@ -634,6 +638,25 @@ export class WorkflowStore {
    * running this at once never requeue a node twice.
    */
   async claimExpired(now: number): Promise<ExpiredClaims> {
+    // Read first, as in claimExecutions: usually nothing has expired, and then nothing is written.
+    const [node, execution] = await Promise.all([
+      this.db
+        .selectFrom('workflow_nodes')
+        .select('node_id')
+        .where('state', '=', 'running')
+        .where('lease_until', '<', now)
+        .limit(1)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('workflow_executions')
+        .select('execution_id')
+        .where('owner', 'is not', null)
+        .where('lease_until', '<', now)
+        .where('state', 'in', ACTIVE_EXECUTION_STATES as ExecutionState[])
+        .limit(1)
+        .executeTakeFirst(),
+    ]);
+    if (node === undefined && execution === undefined) return { nodes: [], executions: [] };
     return this.db.transaction().execute(async (trx) => {
       const error = JSON.stringify(LOST_ATTEMPT_ERROR);
       const nodes = await trx

@@ -356,7 +356,10 @@ export class Scheduler {
   async #maintain(now: number, writes: SchedulerWrites): Promise<void> {
     this.#nextMaintenance = now + this.#renewEveryMs;
     const { store, batches } = this.#options;
-    await store.renewLeases(this.owner, now + this.#leaseMs);
+    // Nothing held, nothing to renew (and no write to make).
+    if (this.#executions.size > 0 || this.#inflight.size > 0 || this.#reload.size > 0) {
+      await store.renewLeases(this.owner, now + this.#leaseMs);
+    }
     const keys = [...this.#keys.keys()];
     if (keys.length > 0) await batches.reserveMany(keys, this.owner, this.#leaseMs);
     const expired = await store.claimExpired(now);

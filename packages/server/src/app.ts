@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { ArtifactStore } from './artifacts/artifact-store.js';
 import { openArtifactStore } from './artifacts/open-artifact-store.js';
 import type { ChangeSink } from './changes/change.js';
@@ -93,7 +93,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     // Prediction calls are logged by their prediction records, not by two lines each (debug keeps them).
-    disableRequestLogging: (request: { url?: string }) => !logsDebug && isServingCall(request.url ?? ''),
+    logController: new LogController({
+      disableRequestLogging: (request: { url?: string }) => !logsDebug && isServingCall(request.url ?? ''),
+    }),
   });
   logsDebug = ['debug', 'trace'].includes(app.log.level);
   app.setChildLoggerFactory(lazyChildLoggerFactory);

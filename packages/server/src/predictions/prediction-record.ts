@@ -80,8 +80,14 @@ export function toPredictionRow(
 }
 
 /**
- * What {@link toPredictionRow} makes, as the line the recorder keeps ({@link predictionLine}'s
- * form) without the row object in between: one call's record costs one array and one string.
+ * What {@link toPredictionRow} makes, as the line the recorder buffers, journals, spills and hands
+ * to the store: a JSON array of {@link PREDICTION_LINE_FORMAT} and the row's values in
+ * {@link PREDICTION_COLUMNS} order. An array rather than an object: no column names written, parsed
+ * or looked up per record; and no row object in between: one call's record costs one array and one
+ * string.
+ *
+ * @example
+ * toPredictionLine(input, recordId); // '[1,"0190…","req-1","fraud",3,…]'
  */
 export function toPredictionLine(
   input: PredictionRecordInput,
@@ -334,21 +340,7 @@ export const PREDICTION_ROW_DEFAULTS: Readonly<Partial<Record<keyof PredictionRe
 export const PREDICTION_LINE_FORMAT = 1;
 
 /**
- * One record as a line, the form the recorder buffers, journals, spills and hands to the store:
- * a JSON array of {@link PREDICTION_LINE_FORMAT} and the row's values in {@link PREDICTION_COLUMNS}
- * order. An array rather than an object: no column names written, parsed or looked up per record.
- *
- * @example
- * predictionLine(row); // '[1,"0190…","req-1","fraud",3,…]'
- */
-export function predictionLine(row: PredictionRecordRow): string {
-  const values: unknown[] = [PREDICTION_LINE_FORMAT];
-  for (const column of PREDICTION_COLUMNS) values.push(row[column]);
-  return JSON.stringify(values);
-}
-
-/**
- * Reads one record line back into a full row: the array form {@link predictionLine} writes, or the
+ * Reads one record line back into a full row: the array form {@link toPredictionLine} writes, or the
  * object form (a JSON-serialised row) that earlier versions wrote to spill files and journals,
  * whose absent columns take {@link PREDICTION_ROW_DEFAULTS}, or NULL.
  *

@@ -15,7 +15,7 @@ import {
 
 /**
  * Where the recorder writes: a `PredictionStore`, or a `SqliteInsertWorker` for a SQLite file.
- * Records travel as lines (`predictionLine`: a JSON array of the row's values; read back with
+ * Records travel as lines (`toPredictionLine`: a JSON array of the row's values; read back with
  * `predictionRowFromLine`), the form the recorder buffers, journals and spills them in.
  * `insertLines` skips record ids already stored and returns how many rows were new.
  */

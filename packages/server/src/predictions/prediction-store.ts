@@ -95,7 +95,7 @@ export class PredictionStore {
   }
 
   /**
-   * Inserts records given as lines (`predictionLine`, as the recorder keeps them); see
+   * Inserts records given as lines (`toPredictionLine`, as the recorder keeps them); see
    * {@link insert}. Returns how many were new.
    */
   async insertLines(lines: readonly string[]): Promise<number> {

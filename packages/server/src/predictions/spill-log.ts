@@ -255,7 +255,7 @@ export const DEFAULT_JOURNAL_FILE_LINES = 10_000;
  *
  * @example
  * const journal = new PredictionJournal({ dir: spillDir });
- * journal.append(1, predictionLine(row));
+ * journal.append(1, toPredictionLine(call, recordId));
  * journal.trim(2); // records below sequence 2 are stored
  */
 export class PredictionJournal {

@@ -70,7 +70,7 @@ function prepare() {
   });
   return (values, count) => transaction.immediate(values, count);
 }
-// Each line is an array [format, ...values in column order] (predictionLine), or a JSON-serialised
+// Each line is an array [format, ...values in column order] (toPredictionLine), or a JSON-serialised
 // row written by an earlier version (see predictionRowFromLine, whose defaults these are).
 function valuesOf(lines) {
   const values = new Array(lines.length * width);
@@ -142,7 +142,7 @@ export class SqliteInsertWorker {
   }
 
   /**
-   * Inserts records given as lines (`predictionLine`, as the recorder keeps them) in one
+   * Inserts records given as lines (`toPredictionLine`, as the recorder keeps them) in one
    * transaction; returns how many were new. The lines cross to the worker as strings (copied once
    * by `postMessage`, no structured clone of every value) and are parsed there, off the main thread.
    */

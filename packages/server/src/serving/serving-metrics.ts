@@ -42,6 +42,16 @@ export type ServingLabels = Readonly<Record<string, string>>;
 /** The label values of a request with no extra labels. */
 const NO_LABELS: ServingLabels = Object.freeze({});
 
+/** The map `map` holds under `key`, made empty on first use. */
+function entry<K, V, W>(map: Map<K, Map<V, W>>, key: K): Map<V, W> {
+  let found = map.get(key);
+  if (found === undefined) {
+    found = new Map();
+    map.set(key, found);
+  }
+  return found;
+}
+
 /** The series one answered request updates. */
 interface RequestSeries {
   requests: CounterSeries;
@@ -91,7 +101,10 @@ export class ServingMetrics implements BatchObserver {
    * The series one answered request updates: by labels object (callers pass one object per label
    * set, such as a deployment arm's), then protocol, route and status.
    */
-  readonly #requestSeries = new WeakMap<ServingLabels, Map<string, Map<number, RequestSeries>>>();
+  readonly #requestSeries = new WeakMap<
+    ServingLabels,
+    Map<ServingProtocol, Map<string, Map<number, RequestSeries>>>
+  >();
   /** The unlabelled observer behind {@link batch} and {@link queueDepth}, made on first use. */
   #default: BatchObserver | undefined;
 
@@ -155,18 +168,13 @@ export class ServingMetrics implements BatchObserver {
     seconds: number,
     labels: ServingLabels = NO_LABELS,
   ): void {
-    let byRoute = this.#requestSeries.get(labels);
-    if (byRoute === undefined) {
-      byRoute = new Map();
-      this.#requestSeries.set(labels, byRoute);
+    let byProtocol = this.#requestSeries.get(labels);
+    if (byProtocol === undefined) {
+      byProtocol = new Map();
+      this.#requestSeries.set(labels, byProtocol);
     }
-    // Protocol and route are few constant strings (their hashes are cached), status a small number.
-    const routeKey = protocol === 'mlflow' ? route : `${protocol}\u0000${route}`;
-    let byStatus = byRoute.get(routeKey);
-    if (byStatus === undefined) {
-      byStatus = new Map();
-      byRoute.set(routeKey, byStatus);
-    }
+    // No key string built per call: protocol and route are few constant strings, status a number.
+    const byStatus = entry(entry(byProtocol, protocol), route);
     let series = byStatus.get(status);
     if (series === undefined) {
       const extra = this.#extraLabels(labels);

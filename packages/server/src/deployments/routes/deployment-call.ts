@@ -82,8 +82,6 @@ export interface CallResources {
   readonly runtime: ServingLeases;
   readonly recorder: PredictionSink;
   readonly random: () => number;
-  /** Notes who answered a request, for the metrics hook (see {@link noteCallLabels}). */
-  readonly noteLabels: (request: FastifyRequest, labels: DeploymentMetricLabels) => void;
 }
 
 declare module 'fastify' {
@@ -139,14 +137,14 @@ export async function serveCall<Body>(
   const receivedAt = nowMs() - reply.elapsedTime;
   const requestId = requestIdOf(request);
   reply.header(REQUEST_ID_HEADER, requestId);
-  const { runtime, noteLabels } = resources;
+  const { runtime } = resources;
   let lease: ServingLease;
   try {
     lease = runtime.lease(target.deployment);
   } catch (error) {
     // Only a deployment that exists gets its own label values; unknown names would grow the series.
     if (error instanceof KeelError && error.code === 'TEMPORARILY_UNAVAILABLE') {
-      noteLabels(request, { deployment: target.deployment });
+      noteCallLabels(request, { deployment: target.deployment });
     }
     throw error;
   }
@@ -163,7 +161,7 @@ export async function serveCall<Body>(
       resources.random,
     );
     reply.header(ROUTE_HEADER, arm.name);
-    noteLabels(request, arm.labels ?? armLabels(lease, arm));
+    noteCallLabels(request, arm.labels ?? armLabels(lease, arm));
     const call: CallFacts = {
       requestId,
       caller: actorOf({ requestId, request }).user,

@@ -113,7 +113,6 @@ export function registerDeploymentServingRoutes(
     runtime,
     recorder,
     random: options.random ?? Math.random,
-    noteLabels: noteCallLabels,
   };
   const admission = new DeploymentAdmission({ runtime, metrics, noteLabels: noteCallLabels });
   const observe = (scope: FastifyInstance, protocol: ServingProtocol) => {

@@ -19,3 +19,21 @@ export interface AuditEvent {
   prev_hash: string;
   hash: string;
 }
+
+/**
+ * Filters of a search of the audit log (`GET /api/2.0/keel/audit/events`), all optional and
+ * combined with AND; the SDK's and the web UI's queries both take this shape.
+ */
+export interface AuditEventQuery {
+  entity?: string;
+  entityId?: string;
+  actor?: string;
+  action?: string;
+  /** Earliest event time, epoch ms, inclusive. */
+  from?: number;
+  /** Latest event time, epoch ms, inclusive. */
+  to?: number;
+  /** Page size, 1 to 1000. @default 100 */
+  maxResults?: number;
+  pageToken?: string;
+}

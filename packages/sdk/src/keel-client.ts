@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@keel/core';
+import type { AuditEvent, AuditEventQuery } from '@keel/core';
 import {
   type DatasetInput,
   type DatasetSummary,
@@ -129,19 +129,7 @@ export interface BulkIntervalOptions {
 }
 
 /** Filters of {@link KeelClient.listAuditEvents}; all optional, combined with AND. */
-export interface ListAuditEventsOptions {
-  entity?: string;
-  entityId?: string;
-  actor?: string;
-  action?: string;
-  /** Earliest event time, epoch ms, inclusive. */
-  from?: number;
-  /** Latest event time, epoch ms, inclusive. */
-  to?: number;
-  /** Page size, 1 to 1000. @default 100 */
-  maxResults?: number;
-  pageToken?: string;
-}
+export type ListAuditEventsOptions = AuditEventQuery;
 
 /**
  * Options of {@link KeelClient.startRun} and {@link KeelClient.withRun}.

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditEvent } from '@keel/core';
+import type { AuditEvent, AuditEventQuery } from '@keel/core';
 import { canonicalJson, invalidParameter } from '@keel/core';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, sql, type Transaction } from 'kysely';
@@ -33,20 +33,8 @@ export const MAX_AUDIT_PAGE = 1000;
 /** @default page size of {@link AuditLog.search} */
 export const DEFAULT_AUDIT_PAGE = 100;
 
-/** Filters of {@link AuditLog.search}; all optional, combined with AND. */
-export interface AuditSearchQuery {
-  entity?: string;
-  entityId?: string;
-  actor?: string;
-  action?: string;
-  /** Earliest event time, epoch ms, inclusive. */
-  from?: number;
-  /** Latest event time, epoch ms, inclusive. */
-  to?: number;
-  pageToken?: string;
-  /** 1 to {@link MAX_AUDIT_PAGE}. @default 100 */
-  maxResults?: number;
-}
+/** Filters of {@link AuditLog.search}; all optional, combined with AND (`maxResults` 1 to {@link MAX_AUDIT_PAGE}). */
+export type AuditSearchQuery = AuditEventQuery;
 
 /** Outcome of {@link AuditLog.verify}: the whole chain checks out, or where it first breaks. */
 export type AuditVerifyResult =

@@ -2,22 +2,11 @@
  * Keel's audit log API (`GET /api/2.0/keel/audit/events`, docs/audit.md): who changed what, when,
  * with the values before and after.
  */
-import type { AuditEvent } from '@keel/core';
+import type { AuditEvent, AuditEventQuery } from '@keel/core';
 import { keelGet } from './client';
 
 /** Filters of {@link listAuditEvents}; all optional. */
-export interface AuditEventsQuery {
-  entity?: string;
-  entityId?: string;
-  actor?: string;
-  action?: string;
-  /** Epoch ms, inclusive. */
-  from?: number;
-  to?: number;
-  /** 1 to 1000. @default 100 */
-  maxResults?: number;
-  pageToken?: string;
-}
+export type AuditEventsQuery = AuditEventQuery;
 
 /** One page of audit events, oldest first. */
 export interface AuditEventPage {

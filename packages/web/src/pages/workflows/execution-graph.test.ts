@@ -1,4 +1,10 @@
-import type { Execution, ExecutionNode, NodeState, WorkflowRegistration } from '@keel/core';
+import {
+  type Execution,
+  type ExecutionNode,
+  type NodeState,
+  pendingNode,
+  type WorkflowRegistration,
+} from '@keel/core';
 import { describe, expect, it } from 'vitest';
 import { executionGraph } from './execution-graph';
 
@@ -9,21 +15,9 @@ function node(
   parent_node: string | null = null,
 ): ExecutionNode {
   return {
-    node_id,
-    kind,
-    task: kind === 'branch' ? null : node_id,
-    parent_node,
+    ...pendingNode({ node_id, kind, task: kind === 'branch' ? null : node_id, parent_node }),
     state,
     attempt: 1,
-    cache: null,
-    cache_key: null,
-    inputs: null,
-    outputs: null,
-    error: null,
-    queued_at: null,
-    started_at: null,
-    ended_at: null,
-    run_id: null,
   };
 }
 

@@ -259,6 +259,58 @@ describe.each(sinks)('PredictionRecorder (%s, through its %s)', (dialect, sink) 
     });
   });
 
+  it('stores each record with its own deployment, arm, model, caller and mode when one batch mixes them', async () => {
+    const variants: Partial<PredictionRecordInput>[] = [
+      {},
+      { arm: 'route-1', modelVersion: '8', modelDigest: 'def456' },
+      { deployment: 'churn', deploymentRevision: 5, modelName: 'churn-model', caller: 'bob' },
+      { recording: { mode: 'hash' }, protocol: 'v2' },
+      {
+        status: 503,
+        errorCode: 'TEMPORARILY_UNAVAILABLE',
+        errorMessage: 'queue full',
+        outputJson: undefined,
+      },
+      { modelDigest: undefined, caller: 'anonymous' },
+    ];
+    // Runs of 1 to 4 calls alike, so runs of shared columns start and end anywhere in a batch.
+    const inputs = Array.from({ length: 600 }, (_, i) =>
+      call(i, variants[Math.floor(i / (1 + (i % 4))) % variants.length]),
+    );
+    const recorder = recorderOf({ flushIntervalMs: 50 });
+    for (const input of inputs) recorder.record(input);
+    await recorder.flush();
+    const stored = new Map((await store.search({}, undefined, 1000)).map((row) => [row.request_id, row]));
+    expect(stored.size).toBe(inputs.length);
+    for (const input of inputs) {
+      const row = stored.get(input.requestId);
+      expect(row).toEqual(toPredictionRow(input, row?.record_id ?? ''));
+    }
+  });
+
+  it('inserts array lines and the object lines of earlier versions mixed in one batch', async () => {
+    const sinkStore =
+      sink === 'worker' ? new SqliteInsertWorker({ path: test.store.sqlite?.name ?? '' }) : store;
+    const inputs = Array.from({ length: 9 }, (_, i) => call(i, i % 3 === 0 ? { arm: 'route-1' } : {}));
+    const lines = inputs.map((input, i) => {
+      const id = `record-${i}`;
+      return i % 2 === 0 ? toPredictionLine(input, id) : JSON.stringify(toPredictionRow(input, id));
+    });
+    try {
+      expect(await sinkStore.insertLines(lines)).toBe(9);
+      expect(await sinkStore.insertLines(lines)).toBe(0);
+    } finally {
+      if (sinkStore instanceof SqliteInsertWorker) await sinkStore.close();
+    }
+    const rows = await store.search({}, undefined, 100);
+    expect(rows.map((row) => row.record_id).sort()).toEqual(inputs.map((_, i) => `record-${i}`).sort());
+    for (const row of rows) {
+      expect(row).toEqual(
+        toPredictionRow(inputs[Number(row.record_id.slice(7))] as PredictionRecordInput, row.record_id),
+      );
+    }
+  });
+
   it('spills what the buffer cannot hold and drains it back into the store', async () => {
     const recorder = recorderOf({ maxBufferedRecords: 300, batchSize: 100 });
     for (let i = 0; i < 20_000; i++) recorder.record(call(i));

@@ -298,7 +298,8 @@ try {
     }
     const rounds = Object.fromEntries(configs.map((c) => [c.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of configs) {
+      // Every other round in reverse order, so no configuration always follows the same other one.
+      for (const c of round % 2 === 0 ? configs : configs.toReversed()) {
         const r = await load(servers[c.server].base, c.path, c.bodies, DURATION_S / ROUNDS);
         rounds[c.key].push(r);
         console.error(`round ${round + 1} ${c.key}: ${Math.round(r.latencies.length / r.seconds)} req/s`);

@@ -76,7 +76,7 @@ describeInBrowser('web UI: experiments and runs (Chromium)', () => {
     expect(await page.getByRole('link', { name: 'unrelated-experiment' }).count()).toBe(1);
     await screenshot(page, 'experiments');
 
-    await page.getByRole('searchbox', { name: 'Search experiments by name' }).fill('CHURN');
+    await page.getByRole('searchbox', { name: 'Search experiments by name or filter' }).fill('CHURN');
     await expect.poll(() => page.getByRole('link', { name: 'unrelated-experiment' }).count()).toBe(0);
     expect(await link.count()).toBe(1);
     expect(new URL(page.url()).searchParams.get('q')).toBe('CHURN');

@@ -89,7 +89,7 @@ describeInBrowser('web UI: registry (Chromium)', () => {
     await ui?.dispose();
   });
 
-  it('lists the models with their latest version, stages and aliases, and finds one by name', async () => {
+  it('lists the models with their latest version, stages and aliases, and finds them by name or by a tag filter', async () => {
     const page = await ui.open('/models');
     const row = page.locator('tr[data-model="churn"]');
     await row.waitFor();
@@ -99,12 +99,19 @@ describeInBrowser('web UI: registry (Chromium)', () => {
     expect(await row.locator('.model-alias').allTextContents()).toEqual(['@champion → v1']);
     await screenshot(page, 'models');
 
-    await page.getByRole('searchbox', { name: 'Search models by name' }).fill('FRAUD');
+    const search = page.getByRole('searchbox', { name: 'Search models by name or filter' });
+    await search.fill('FRAUD');
     await expect.poll(() => page.locator('tr[data-model]').count()).toBe(1);
     expect(await page.locator('tr[data-model="fraud-scorer"]').count()).toBe(1);
     expect(new URL(page.url()).searchParams.get('q')).toBe('FRAUD');
 
-    await page.getByRole('searchbox', { name: 'Search models by name' }).fill('nothing-like-this');
+    // A filter in the search grammar is sent as it is: here, a tag only `churn` has.
+    await search.fill("tags.team = 'growth'");
+    await expect.poll(() => page.locator('tr[data-model="churn"]').count()).toBe(1);
+    expect(await page.locator('tr[data-model]').count()).toBe(1);
+    expect(new URL(page.url()).searchParams.get('q')).toBe("tags.team = 'growth'");
+
+    await search.fill('nothing-like-this');
     await page.getByRole('heading', { name: 'No model matches your search' }).waitFor();
   });
 

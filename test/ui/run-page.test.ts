@@ -253,6 +253,27 @@ describeInBrowser('web UI: the run page (Chromium)', () => {
     await screenshot(page, 'run-overview');
   });
 
+  it('counts up the duration of a running run, and shows its end once it finishes', async () => {
+    const startTime = Date.now() - 65_000;
+    const created = await ok<{ run: { info: { run_id: string } } }>(ui.url, 'runs/create', {
+      experiment_id: experimentId,
+      run_name: 'still-training',
+      start_time: startTime,
+    });
+    const id = created.run.info.run_id;
+    const page = await ui.open(`/runs/${id}`);
+    const duration = page
+      .locator('#run-details .run-fact', { has: page.locator('dt:text-is("Duration")') })
+      .locator('dd');
+    await expect.poll(() => duration.textContent()).toMatch(/^1m \d+s$/);
+    const first = await duration.textContent();
+    await expect.poll(() => duration.textContent(), { timeout: 5000 }).not.toBe(first);
+    expect(await duration.textContent()).toMatch(/^1m \d+s$/);
+
+    await ok(ui.url, 'runs/update', { run_id: id, status: 'FINISHED', end_time: startTime + 90_000 });
+    await expect.poll(() => duration.textContent(), { timeout: 15_000 }).toBe('1m 30s');
+  });
+
   it('lists params with their values and narrows them with the search box, kept in the URL', async () => {
     const page = await ui.open(`/runs/${runId}`);
     await page.getByRole('tab', { name: /Parameters/ }).click();

@@ -1,3 +1,4 @@
+import { parseFilter, type SearchSchema } from '@keel/core';
 import { useEffect, useState } from 'react';
 import { hrefWithQuery, navigate } from '../router/history';
 import { EmptyState } from './empty-state';
@@ -31,6 +32,24 @@ export function useUrlSearch(path: string, query: URLSearchParams): UrlSearch {
     return () => window.clearTimeout(timer);
   }, [path, draft, search]);
   return { search, draft, setDraft };
+}
+
+/**
+ * What a list page's search box sends as `filter`: the text itself when it is a filter in the list's
+ * grammar (`tags.team = 'growth'`, `name LIKE 'churn%' AND tags.stage != 'old'`), else the models or
+ * experiments whose name contains it ({@link nameContainsFilter}); none for ''.
+ *
+ * @example
+ * searchBoxFilter('churn', REGISTERED_MODEL_SEARCH_SCHEMA); // "name ILIKE '%churn%'"
+ * searchBoxFilter("tags.team = 'growth'", REGISTERED_MODEL_SEARCH_SCHEMA); // "tags.team = 'growth'"
+ */
+export function searchBoxFilter(text: string, schema: SearchSchema): string | undefined {
+  try {
+    if (parseFilter(text, schema) !== undefined) return text;
+  } catch {
+    // Not a filter: a fragment of a name.
+  }
+  return nameContainsFilter(text);
 }
 
 /** `name ILIKE '%text%'`, with the text's quotes doubled as the filter grammar wants; none for ''. */

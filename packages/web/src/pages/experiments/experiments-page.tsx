@@ -1,3 +1,4 @@
+import { EXPERIMENT_SEARCH_SCHEMA } from '@keel/core';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { searchExperiments } from '../../api/tracking';
@@ -9,8 +10,8 @@ import { PageHeader } from '../../components/page-header';
 import {
   LoadMoreButton,
   NoSearchMatch,
-  nameContainsFilter,
   SearchField,
+  searchBoxFilter,
   useUrlSearch,
 } from '../../components/paged-search';
 import { formatTimestamp } from '../../lib/format';
@@ -21,8 +22,9 @@ import type { PageProps } from '../../routes';
 const PAGE_SIZE = 100;
 
 /**
- * `/experiments` (and `/`) — the experiments, most recently updated first, searchable by name
- * (`?q=` in the URL, sent as `name ILIKE '%q%'`), a page at a time.
+ * `/experiments` (and `/`) — the experiments, most recently updated first, searchable by name or
+ * by a filter (`?q=` in the URL: `tags.team = 'growth'` is sent as it is, anything else as
+ * `name ILIKE '%q%'`), a page at a time.
  */
 export function ExperimentsPage({ query }: PageProps) {
   const { search, draft, setDraft } = useUrlSearch('/experiments', query);
@@ -32,7 +34,7 @@ export function ExperimentsPage({ query }: PageProps) {
     queryFn: ({ pageParam, signal }) =>
       searchExperiments(
         {
-          filter: nameContainsFilter(search),
+          filter: searchBoxFilter(search, EXPERIMENT_SEARCH_SCHEMA),
           orderBy: ['last_update_time DESC', 'experiment_id ASC'],
           maxResults: PAGE_SIZE,
           ...(pageParam === undefined ? {} : { pageToken: pageParam }),
@@ -54,7 +56,7 @@ export function ExperimentsPage({ query }: PageProps) {
       <PageHeader title="Experiments" subtitle="Each experiment groups the runs of one piece of work." />
       <SearchField
         id="experiment-search"
-        label="Search experiments by name"
+        label="Search experiments by name or filter"
         value={draft}
         onChange={setDraft}
       />

@@ -1,4 +1,4 @@
-import type { ModelVersion, RegisteredModel } from '@keel/core';
+import { type ModelVersion, REGISTERED_MODEL_SEARCH_SCHEMA, type RegisteredModel } from '@keel/core';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { searchRegisteredModels } from '../../api/registry';
@@ -10,8 +10,8 @@ import { PageHeader } from '../../components/page-header';
 import {
   LoadMoreButton,
   NoSearchMatch,
-  nameContainsFilter,
   SearchField,
+  searchBoxFilter,
   useUrlSearch,
 } from '../../components/paged-search';
 import { formatTimestamp } from '../../lib/format';
@@ -23,9 +23,9 @@ import { modelHref, StageBadge, versionHref } from './model-bits';
 const PAGE_SIZE = 50;
 
 /**
- * `/models` — registered models, most recently updated first, searchable by name (`?q=`, sent as
- * `name ILIKE '%q%'`), a page at a time; each with its newest version, the newest version per stage
- * and its aliases.
+ * `/models` — registered models, most recently updated first, searchable by name or by a filter
+ * (`?q=`: `tags.team = 'fraud'` is sent as it is, anything else as `name ILIKE '%q%'`), a page at a
+ * time; each with its newest version, the newest version per stage and its aliases.
  */
 export function ModelsPage({ query }: PageProps) {
   const { search, draft, setDraft } = useUrlSearch('/models', query);
@@ -35,7 +35,7 @@ export function ModelsPage({ query }: PageProps) {
     queryFn: ({ pageParam, signal }) =>
       searchRegisteredModels(
         {
-          filter: nameContainsFilter(search),
+          filter: searchBoxFilter(search, REGISTERED_MODEL_SEARCH_SCHEMA),
           orderBy: ['last_updated_timestamp DESC'],
           maxResults: PAGE_SIZE,
           ...(pageParam === undefined ? {} : { pageToken: pageParam }),
@@ -54,7 +54,12 @@ export function ModelsPage({ query }: PageProps) {
         title="Models"
         subtitle="Registered models, their versions and the aliases that point at them."
       />
-      <SearchField id="model-search" label="Search models by name" value={draft} onChange={setDraft} />
+      <SearchField
+        id="model-search"
+        label="Search models by name or filter"
+        value={draft}
+        onChange={setDraft}
+      />
       {models.error && <ErrorNotice error={models.error} title="Could not load the models" />}
       {models.isPending ? (
         <p className="muted loading-line">Loading models…</p>

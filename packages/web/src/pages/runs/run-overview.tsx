@@ -5,12 +5,13 @@ import { getRun, searchChildRuns, searchModelVersionsOfRun } from '../../api/run
 import { getExperiment } from '../../api/tracking';
 import { ColumnHeadings } from '../../components/column-headings';
 import { ErrorNotice } from '../../components/error-notice';
-import { formatDuration, formatMetric, formatTimestamp } from '../../lib/format';
+import { formatMetric, formatTimestamp } from '../../lib/format';
 import { hrefWithQuery } from '../../router/history';
 import { Link } from '../../router/link';
 import { StatusBadge } from '../experiments/runs-table/run-columns';
 import { type DatasetView, datasetView } from './dataset-info';
-import { commitUrl, runDurationMs, summarizeRun } from './run-summary';
+import { RunDuration } from './run-duration';
+import { commitUrl, summarizeRun } from './run-summary';
 import { runViewQuery } from './run-view-state';
 
 /** How many params and metrics the overview lists before linking to their tab. */
@@ -79,7 +80,9 @@ function RunDetails({ run }: { run: Run }) {
             formatTimestamp(info.end_time)
           )}
         </Fact>
-        <Fact label="Duration">{formatDuration(runDurationMs(run, Date.now()))}</Fact>
+        <Fact label="Duration">
+          <RunDuration run={run} />
+        </Fact>
         <Fact label="User">{summary.user || '—'}</Fact>
         <Fact label="Source" title={summary.sourceName}>
           {summary.sourceName === undefined ? (
@@ -197,7 +200,9 @@ function ChildRuns({ run }: { run: Run }) {
                   <StatusBadge status={child.info.status} />
                 </td>
                 <td className="mono">{formatTimestamp(child.info.start_time)}</td>
-                <td className="mono">{formatDuration(runDurationMs(child, Date.now()))}</td>
+                <td className="mono">
+                  <RunDuration run={child} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -15,6 +15,9 @@ import { RunTabs } from './run-tabs';
 import { RunTags } from './run-tags';
 import { parseRunView, type RunViewState, runViewQuery } from './run-view-state';
 
+/** How often the page re-reads a run that is still running. */
+const RUNNING_POLL_MS = 5000;
+
 /**
  * `/runs/:id` — one run: overview (status, times, user, source and commit, parent and children,
  * datasets, registered versions), params, metrics (with a mount point for charts), tags and an
@@ -23,7 +26,12 @@ import { parseRunView, type RunViewState, runViewQuery } from './run-view-state'
 export function RunPage({ params, query }: PageProps) {
   const runId = params.id ?? '';
   const view = parseRunView(query);
-  const run = useQuery({ queryKey: ['run', runId], queryFn: ({ signal }) => getRun(runId, signal) });
+  const run = useQuery({
+    queryKey: ['run', runId],
+    queryFn: ({ signal }) => getRun(runId, signal),
+    // A running run changes: new metrics and tags, then its end. Re-read it until it ends.
+    refetchInterval: (q) => (q.state.data?.info.status === 'RUNNING' ? RUNNING_POLL_MS : false),
+  });
   const experimentId = run.data?.info.experiment_id;
   const experiment = useQuery({
     queryKey: ['experiment', experimentId],

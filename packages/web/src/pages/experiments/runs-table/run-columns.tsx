@@ -5,8 +5,9 @@
  */
 import type { Run } from '@keel/core';
 import { createContext, type ReactNode, useContext } from 'react';
-import { formatDuration, formatMetric, formatTimestamp } from '../../../lib/format';
+import { formatMetric, formatTimestamp } from '../../../lib/format';
 import { Link } from '../../../router/link';
+import { RunDuration } from '../../runs/run-duration';
 import type { RunRow } from './nest-runs';
 import { columnId, type KeyColumn, type SortColumn } from './runs-view-state';
 
@@ -68,7 +69,13 @@ export function runColumns(extra: readonly KeyColumn[]): RunColumn[] {
       sort: { kind: 'attributes', key: 'start_time' },
       render: (row) => formatTimestamp(row.run.info.start_time),
     },
-    { id: 'duration', header: 'Duration', size: 100, numeric: true, render: (row) => durationOf(row.run) },
+    {
+      id: 'duration',
+      header: 'Duration',
+      size: 100,
+      numeric: true,
+      render: (row) => <RunDuration run={row.run} />,
+    },
     {
       id: 'attributes.user_id',
       header: 'User',
@@ -112,13 +119,6 @@ export function keyValue(run: Run, column: KeyColumn): string | undefined {
     default:
       return column.kind satisfies never;
   }
-}
-
-function durationOf(run: Run): ReactNode {
-  const { start_time: start, end_time: end, status } = run.info;
-  if (end !== undefined && end > 0) return formatDuration(end - start);
-  if (status === 'RUNNING') return <span className="muted">{formatDuration(Date.now() - start)}</span>;
-  return '—';
 }
 
 function SelectCell({ row }: { row: RunRow }) {

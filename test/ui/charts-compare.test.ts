@@ -203,6 +203,47 @@ describeInBrowser('web UI: metric charts and run comparison (Chromium)', () => {
     await expect.poll(() => reset.count()).toBe(0);
   });
 
+  it('zooms from the keyboard: + into the middle half, arrows along the steps, - back, 0 to everything', async () => {
+    const page = await ui.open(`/runs/${ids[0]}?tab=metrics`);
+    await chartDrawn(page, 'loss');
+    const plot = page.getByRole('img', { name: /^loss: line chart/ });
+    const meta = page.locator('.metric-chart[data-metric="loss"] .metric-chart-meta');
+    /** The step range of the next sample request, once it is sent. */
+    const nextSample = async (): Promise<[number, number]> => {
+      const request = await page.waitForRequest(
+        (r) => r.url().includes('get-history-bulk-interval') && r.url().includes('start_step='),
+      );
+      const url = new URL(request.url());
+      return [Number(url.searchParams.get('start_step')), Number(url.searchParams.get('end_step'))];
+    };
+    const near = ([start, end]: [number, number], expected: [number, number]) => {
+      expect(Math.abs(start - expected[0])).toBeLessThanOrEqual(2);
+      expect(Math.abs(end - expected[1])).toBeLessThanOrEqual(2);
+    };
+    await plot.focus();
+    // Steps 0–19,999: the middle half, then the middle half of that.
+    let sample = nextSample();
+    await page.keyboard.press('+');
+    const first = await sample;
+    near(first, [5000, 15000]);
+    await expect.poll(() => meta.textContent()).toContain('(zoomed)');
+    sample = nextSample();
+    await page.keyboard.press('+');
+    near(await sample, [7500, 12500]);
+    // Right by a quarter of the 5,000 steps shown.
+    sample = nextSample();
+    await page.keyboard.press('ArrowRight');
+    near(await sample, [8750, 13750]);
+    // Back to the first zoom (a move replaces the zoom it moves), then to everything.
+    await page.keyboard.press('-');
+    await expect
+      .poll(() => meta.textContent())
+      .toContain(`steps ${first[0].toLocaleString('en-US')}–${first[1].toLocaleString('en-US')}`);
+    await page.keyboard.press('0');
+    await expect.poll(() => page.getByRole('button', { name: 'Reset zoom' }).count()).toBe(0);
+    expect(await meta.textContent()).not.toContain('(zoomed)');
+  });
+
   it('compares runs: overlaid charts, a parameter diff that highlights differing values', async () => {
     const page = await ui.open(`/compare?runs=${ids.join(',')}`);
     await page.getByRole('heading', { level: 1, name: 'Compare runs' }).waitFor();

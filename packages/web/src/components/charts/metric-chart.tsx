@@ -1,6 +1,6 @@
 import type { MetricWithRunId } from '@keel/core';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useMemo, useRef, useState } from 'react';
+import { type KeyboardEvent, useId, useMemo, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import { getSampledHistory } from '../../api/metrics';
 import { formatDuration, formatMetric, formatTimestamp } from '../../lib/format';
@@ -48,7 +48,7 @@ const DEFAULT_MAX_POINTS = 1000;
 /** `get-history-bulk-interval` takes at most 100 runs per call. */
 const RUNS_PER_REQUEST = 100;
 
-/** A drag-to-zoom: the x range shown and the steps fetched for it. */
+/** A zoom (a drag across the plot, or a key): the x range shown and the steps fetched for it. */
 interface Zoom extends XRange {
   xAxis: XAxisMode;
   steps: StepRange | undefined;
@@ -58,7 +58,9 @@ interface Zoom extends XRange {
  * One metric of one or more runs as a line chart (uPlot on a canvas), with a legend of run names in
  * their colours. The data is a sample from `get-history-bulk-interval` — about `maxPoints` steps per
  * run however long the history is — and dragging across the plot zooms in and re-fetches a sample of
- * just the visible steps; double-click (or "Reset zoom") goes back. The chart fetches and draws only
+ * just the visible steps; double-click (or "Reset zoom") goes back. From the keyboard, with the plot
+ * focused: `+` zooms into the middle half, `-` goes back one zoom, `←` / `→` move a zoomed step
+ * axis by a quarter of its width, `0` or Escape resets. The chart fetches and draws only
  * once it is scrolled near the screen. When drawn, the card carries `data-chart-state="drawn"` and
  * `data-points` (the number of points on the canvas), and a `keel-chart-drawn` performance mark is set.
  *
@@ -76,7 +78,10 @@ export function MetricChart({
   const plotHost = useRef<HTMLDivElement>(null);
   const visible = useSeenInView(cardRef);
   const palette = useChartPalette(cardRef);
-  const [zoom, setZoom] = useState<Zoom>();
+  // Zooms in the order they were made; the last is shown, `-` goes back to the one before.
+  const [zooms, setZooms] = useState<readonly Zoom[]>([]);
+  const zoom = zooms.at(-1);
+  const keysHintId = useId();
   const [hidden, setHidden] = useState<ReadonlySet<string>>(() => new Set());
   const [cursor, setCursor] = useState<number | null>(null);
   const activeZoom = zoom?.xAxis === view.xAxis ? zoom : undefined;
@@ -103,11 +108,8 @@ export function MetricChart({
   latest.current = { series, xAxis };
   const handlers = useMemo<PlotHandlers>(
     () => ({
-      onZoom: (xMin, xMax) => {
-        const { series: shown, xAxis: mode } = latest.current;
-        setZoom({ xAxis: mode, xMin, xMax, steps: stepRangeFor(shown, mode, xMin, xMax) });
-      },
-      onResetZoom: () => setZoom(undefined),
+      onZoom: (xMin, xMax) => setZooms((stack) => pushZoom(stack, latest.current, xMin, xMax)),
+      onResetZoom: () => setZooms([]),
       onCursor: setCursor,
       onDraw: (plot) => markDrawn(cardRef.current, plot, metricKey),
     }),
@@ -139,6 +141,13 @@ export function MetricChart({
       return next;
     });
 
+  const onPlotKey = (event: KeyboardEvent<HTMLDivElement>) => {
+    const next = keyZoom(event.key, zooms, activeZoom, columns[0], latest.current);
+    if (next === undefined) return;
+    event.preventDefault();
+    setZooms(next);
+  };
+
   return (
     <figure className="metric-chart" ref={cardRef} data-metric={metricKey} data-chart-state="pending">
       <figcaption className="metric-chart-header">
@@ -151,7 +160,7 @@ export function MetricChart({
               : sampleSummary(series, activeZoom)}
         </span>
         {activeZoom !== undefined && (
-          <button type="button" className="button small" onClick={() => setZoom(undefined)}>
+          <button type="button" className="button small" onClick={() => setZooms([])}>
             Reset zoom
           </button>
         )}
@@ -160,8 +169,16 @@ export function MetricChart({
         <div
           ref={plotHost}
           role="img"
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: the plot takes zoom keys when focused
+          tabIndex={0}
+          onKeyDown={onPlotKey}
           aria-label={`${metricKey}: line chart of ${runs.length} run${runs.length === 1 ? '' : 's'} by ${X_AXIS_LABELS[xAxis]}`}
+          aria-describedby={keysHintId}
         />
+        <p id={keysHintId} className="visually-hidden">
+          Drag across the chart to zoom in. With the chart focused: plus zooms in, minus goes back one zoom,
+          the left and right arrows move along the steps, zero or Escape shows everything.
+        </p>
         {(!visible || sample.isPending) && !sample.isError && (
           <p className="metric-chart-overlay muted">Loading {metricKey}…</p>
         )}
@@ -295,4 +312,61 @@ function sampleSummary(series: readonly RunSeries[], zoom: Zoom | undefined): st
   const range = zoom?.steps ?? { start: first, end: last };
   const label = `${points.toLocaleString()} point${points === 1 ? '' : 's'} · steps ${range.start.toLocaleString()}–${range.end.toLocaleString()}`;
   return zoom === undefined ? label : `${label} (zoomed)`;
+}
+
+/** The zoom stack with `[xMin, xMax]` on top; a stack made for another x axis is dropped first. */
+function pushZoom(
+  stack: readonly Zoom[],
+  shown: { series: readonly RunSeries[]; xAxis: XAxisMode },
+  xMin: number,
+  xMax: number,
+): readonly Zoom[] {
+  const kept = stack.at(-1)?.xAxis === shown.xAxis ? stack : [];
+  return [
+    ...kept,
+    { xAxis: shown.xAxis, xMin, xMax, steps: stepRangeFor(shown.series, shown.xAxis, xMin, xMax) },
+  ];
+}
+
+/**
+ * The zoom stack after a key pressed on the plot, or `undefined` for a key the chart does not use.
+ * `xs` are the x values drawn (the extent when nothing is zoomed). Moving sideways needs the step
+ * axis: on a time axis the steps beyond the drawn sample are not known.
+ */
+function keyZoom(
+  key: string,
+  stack: readonly Zoom[],
+  active: Zoom | undefined,
+  xs: ArrayLike<number | null | undefined>,
+  shown: { series: readonly RunSeries[]; xAxis: XAxisMode },
+): readonly Zoom[] | undefined {
+  switch (key) {
+    case '0':
+    case 'Escape':
+      return [];
+    case '-':
+    case '_':
+      return active === undefined ? [] : stack.slice(0, -1);
+    default:
+      break;
+  }
+  const first = xs[0];
+  const last = xs[xs.length - 1];
+  if (typeof first !== 'number' || typeof last !== 'number') return undefined;
+  const { xMin, xMax } = active ?? { xMin: first, xMax: last };
+  const width = xMax - xMin;
+  if (!(width > 0)) return undefined;
+  switch (key) {
+    case '+':
+    case '=':
+      return pushZoom(stack, shown, xMin + width / 4, xMax - width / 4);
+    case 'ArrowLeft':
+    case 'ArrowRight': {
+      if (active === undefined || shown.xAxis !== 'step') return undefined;
+      const shift = key === 'ArrowLeft' ? -Math.min(width / 4, xMin) : width / 4;
+      return pushZoom(stack.slice(0, -1), shown, xMin + shift, xMax + shift);
+    }
+    default:
+      return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import type { Run } from '@keel/core';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useDeferredValue, useMemo, useState } from 'react';
 import { ApiError } from '../../api/client';
 import { getExperiment, searchRuns } from '../../api/tracking';
 import { EmptyState } from '../../components/empty-state';
@@ -57,12 +57,19 @@ export function ExperimentRunsPage({ params, query }: PageProps) {
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextPageToken,
     placeholderData: keepPreviousData,
+    // Pages only ever get appended: comparing every loaded run with its copy in the new data
+    // (React Query's structural sharing) would cost a long task per page while scrolling.
+    structuralSharing: false,
   });
 
   const loaded = useMemo(() => runs.data?.pages.flatMap((page) => page.runs) ?? [], [runs.data]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const rows = useMemo(() => nestRuns(loaded, collapsed), [loaded, collapsed]);
+  // A page arriving while the table scrolls: the scroll frames keep rendering the rows they have,
+  // and the new rows (nesting, then the rows in view) render in the background, in slices React
+  // can interrupt for the next frame.
+  const deferredLoaded = useDeferredValue(loaded);
+  const rows = useMemo(() => nestRuns(deferredLoaded, collapsed), [deferredLoaded, collapsed]);
   const toggleSelected = useCallback((id: string) => setSelected((set) => toggled(set, id)), []);
   const toggleCollapsed = useCallback((id: string) => setCollapsed((set) => toggled(set, id)), []);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runs;
@@ -176,7 +183,8 @@ export function ExperimentRunsPage({ params, query }: PageProps) {
           collapsed={collapsed}
           toggleCollapsed={toggleCollapsed}
           hasMore={hasNextPage}
-          loadingMore={isFetchingNextPage}
+          // Until the rows of the last page have rendered, the table must not ask for another.
+          loadingMore={isFetchingNextPage || deferredLoaded !== loaded}
           onLoadMore={loadMore}
         />
       )}

@@ -343,10 +343,11 @@ function keyZoom(
   switch (key) {
     case '0':
     case 'Escape':
-      return [];
+      // Nothing zoomed: the key is left to the page.
+      return active === undefined ? undefined : [];
     case '-':
     case '_':
-      return active === undefined ? [] : stack.slice(0, -1);
+      return active === undefined ? undefined : stack.slice(0, -1);
     default:
       break;
   }

@@ -127,7 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.addHook('onReady', async () => scheduler.start(app.log));
     app.addHook('onClose', () => scheduler.stop());
   }
-  installLoadShedding(app, options.maxInFlight);
+  const inFlight = installLoadShedding(app, options.maxInFlight);
   registerBodyParsers(app);
   installErrorHandler(app);
   registerHealthRoutes(app, options.store);
@@ -150,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       services,
       artifacts,
       cacheDir: options.config.modelCacheDir ?? join(tmpdir(), 'keel-model-cache'),
+      inFlight,
       ...options.deployments,
     });
     // A change made through this process applies at once; others (another replica, `keel serving`)

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { InFlightLimit } from '../http/load-shedding.js';
 import type { LoadModelOptions } from '../models/load-model.js';
 import type { PredictionRecorder } from '../predictions/prediction-recorder.js';
 import type { DeploymentService } from '../services/deployments/deployment-service.js';
@@ -35,6 +36,8 @@ export interface HostDeploymentsOptions {
   processMetrics?: boolean;
   /** Serve `GET /metrics`. @default true */
   metricsRoute?: boolean;
+  /** The process's in-flight limit, which calls answered without Fastify's hooks count against. @default none */
+  inFlight?: InFlightLimit;
 }
 
 /**
@@ -76,6 +79,7 @@ export function hostDeployments(app: FastifyInstance, options: HostDeploymentsOp
     metrics,
     statuses: runtime,
     ...(options.metricsRoute !== undefined ? { metricsRoute: options.metricsRoute } : {}),
+    ...(options.inFlight !== undefined ? { inFlight: options.inFlight } : {}),
   });
   app.addHook('onReady', () => runtime.start());
   app.addHook('onClose', () => runtime.stop());

@@ -16,7 +16,12 @@ export const USER_HEADER = 'x-keel-user';
  * actorOf(context) // { user: 'alice', requestId: 'req-1' }
  */
 export function actorOf(context: RpcContext): Actor {
-  return { user: userOf(context.request.headers) ?? 'anonymous', requestId: context.requestId };
+  return { user: callerOf(context.request.headers), requestId: context.requestId };
+}
+
+/** The user named by a request's headers, by {@link actorOf}'s rules; `anonymous` when none is. */
+export function callerOf(headers: Record<string, string | string[] | undefined>): string {
+  return userOf(headers) ?? 'anonymous';
 }
 
 function userOf(headers: Record<string, string | string[] | undefined>): string | undefined {

@@ -1,15 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KEEL_VERSION, type ModelInput, type Signature } from '@keel/core';
+import { KEEL_VERSION, type Signature } from '@keel/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DenseLayer, exportMlp } from '../../../sdk/src/onnx/index.js';
 import { dense, forward, matrix, rng } from '../../../sdk/src/testing/dense-reference.js';
 import { loadModelFromDirectory } from '../models/load-model.js';
-import type { Model, ModelOutput } from '../models/model.js';
+import type { Model } from '../models/model.js';
 import type { OnnxModel } from '../models/onnx/onnx-model.js';
-import { float32Tensors, Gate, ScriptedModel, writeOnnxModelDir } from '../testing/serving-fixtures.js';
+import { echo, float32Tensors, Gate, ScriptedModel, writeOnnxModelDir } from '../testing/serving-fixtures.js';
 import { buildModelServer, type ModelServerOptions } from './model-server.js';
 import { decodeInferRequest, modelTensors } from './open-inference.js';
 
@@ -38,15 +38,6 @@ function expectForward(output: { shape: number[]; data: number[] }, rows: number
 
 function fp32(rows: number[][], name = 'input') {
   return { name, shape: [rows.length, FEATURES], datatype: 'FP32', data: rows.flat() };
-}
-
-/** Echoes every input tensor (or column) back as an output of the same name. */
-function echo(input: ModelInput): ModelOutput {
-  if (input.kind === 'columns') return { kind: 'columns', columns: input.columns, rowCount: input.rowCount };
-  const tensors = Object.fromEntries(
-    Object.entries(input.tensors).map(([name, t]) => [name, { data: t.data as number[], shape: t.shape }]),
-  );
-  return { kind: 'tensors', tensors };
 }
 
 describe('Open Inference Protocol', () => {

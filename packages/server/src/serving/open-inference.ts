@@ -24,6 +24,7 @@ import {
   UNNAMED_TENSOR,
 } from '@keel/core';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { clientErrorStatus, type ErrorResponse, errorMessage } from '../http/error-handler.js';
 import type { Model, ModelOutput, ModelValueInfo } from '../models/model.js';
 import { enforceParams } from './inference-params.js';
 import { acceptTextBodies, bodyText, type ServedModel, type ServingRouteConfig } from './served-model.js';
@@ -528,15 +529,28 @@ export function prepareInfer(body: unknown, info: InferModelInfo): PreparedInfer
  */
 export function installOpenInferenceErrors(scope: FastifyInstance): void {
   scope.setErrorHandler((error: FastifyError | KeelError | Error, request, reply) => {
-    if (error instanceof KeelError) return reply.status(error.status).send({ error: error.message });
-    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status >= 400 && status < 500) return reply.status(status).send({ error: error.message });
-    request.log.error({ err: error }, 'unhandled error');
-    return reply.status(500).send({ error: `Internal error (request id ${request.id})` });
+    const answer = openInferenceErrorResponse(error, request.id);
+    if (answer.unhandled) request.log.error({ err: error }, 'unhandled error');
+    return reply.status(answer.status).send(answer.body);
   });
   scope.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: `No endpoint ${request.method} ${request.url.split('?')[0]}` }),
   );
+}
+
+/**
+ * The answer {@link installOpenInferenceErrors}' handler gives `error`: a {@link KeelError}'s status,
+ * an error's 4xx `statusCode`, else an opaque 500; the body is `{"error": "<message>"}`.
+ */
+export function openInferenceErrorResponse(
+  error: unknown,
+  requestId: string,
+): ErrorResponse<{ error: string }> {
+  if (error instanceof KeelError)
+    return { status: error.status, body: { error: error.message }, unhandled: false };
+  const status = clientErrorStatus(error);
+  if (status !== undefined) return { status, body: { error: errorMessage(error) }, unhandled: false };
+  return { status: 500, body: { error: `Internal error (request id ${requestId})` }, unhandled: true };
 }
 
 /** Options of {@link openInferenceRoutes}. */

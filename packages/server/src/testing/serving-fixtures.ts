@@ -57,6 +57,15 @@ export function float32Tensors(shapes: Record<string, number[]>): Schema {
 }
 
 /** A promise the test opens when it wants, to hold a model call in flight. */
+/** Echoes every input tensor (or column) back as an output of the same name: a scripted model's answer. */
+export function echo(input: ModelInput): ModelOutput {
+  if (input.kind === 'columns') return { kind: 'columns', columns: input.columns, rowCount: input.rowCount };
+  const tensors = Object.fromEntries(
+    Object.entries(input.tensors).map(([name, t]) => [name, { data: t.data as number[], shape: t.shape }]),
+  );
+  return { kind: 'tensors', tensors };
+}
+
 export class Gate {
   readonly opened: Promise<void>;
   #open: () => void = () => undefined;

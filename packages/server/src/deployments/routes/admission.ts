@@ -120,6 +120,24 @@ export class DeploymentAdmission {
     return this.#counts.of(deployment);
   }
 
+  /**
+   * Admits a call to `deployment` that bypasses the routes' hooks (`direct-calls.ts`): `true` when
+   * it is admitted and counted (call {@link leave} once it is answered), `false` when the deployment
+   * cannot be leased or is at its limit. Then nothing is counted and nothing refused: the caller
+   * hands the request to the routes, whose hooks answer it.
+   */
+  tryEnter(deployment: string): boolean {
+    const limit = this.#limitOf(deployment);
+    if (limit === undefined || !this.#counts.tryAdd(deployment, limit)) return false;
+    this.#metrics.setInFlight(deployment, this.#counts.of(deployment));
+    return true;
+  }
+
+  /** Releases a call {@link tryEnter} admitted; call exactly once per admitted call. */
+  leave(deployment: string): void {
+    this.#metrics.setInFlight(deployment, this.#counts.remove(deployment));
+  }
+
   /** Adds the admission hooks to `scope` (see {@link DeploymentAdmission}). */
   install(scope: FastifyInstance): void {
     scope.addHook('onRequest', (request, reply, done) => {
@@ -184,7 +202,7 @@ export class DeploymentAdmission {
     const deployment = this.#admitted.get(request);
     if (deployment === undefined) return;
     this.#admitted.delete(request);
-    this.#metrics.setInFlight(deployment, this.#counts.remove(deployment));
+    this.leave(deployment);
   }
 }
 

@@ -3,7 +3,6 @@
  * encoding (`serving/mlflow-scoring.ts`, `serving/open-inference.ts`): the same request gets the same
  * answer from a deployment arm as from `keel models serve` serving that model.
  */
-import type { FastifyRequest } from 'fastify';
 import type { Model } from '../../models/model.js';
 import {
   decodeScoringBody,
@@ -18,8 +17,7 @@ import {
   prepareInfer,
   readInferBody,
 } from '../../serving/open-inference.js';
-import { bodyText } from '../../serving/served-model.js';
-import type { CallProtocol } from './deployment-call.js';
+import type { CallBody, CallProtocol } from './deployment-call.js';
 
 /**
  * An MLflow scoring body whose content type MLflow refuses: answered 415 in plain text (as
@@ -52,10 +50,10 @@ export interface InferBody {
  */
 export const MLFLOW_CALL: CallProtocol<ScoringBody> = {
   name: 'mlflow',
-  read(request: FastifyRequest): ScoringBody {
-    const contentType = scoringContentType(request.headers['content-type']);
+  read(call: CallBody): ScoringBody {
+    const contentType = scoringContentType(call.headers['content-type']);
     if (contentType.kind === 'unsupported') throw new UnsupportedMediaTypeError(contentType.message);
-    const text = bodyText(request.body);
+    const text = call.body;
     return { kind: contentType.kind, text, value: readScoringBody(contentType.kind, text) };
   },
   // A JSON body is kept as sent (NaN and Infinity tokens included); CSV as a JSON string.
@@ -74,9 +72,8 @@ export const MLFLOW_CALL: CallProtocol<ScoringBody> = {
 export function openInferenceCall(infos: ModelInfos = new ModelInfos()): CallProtocol<InferBody> {
   return {
     name: 'v2',
-    read(request) {
-      const text = bodyText(request.body);
-      return { text, value: readInferBody(text, request.headers) };
+    read(call) {
+      return { text: call.body, value: readInferBody(call.body, call.headers) };
     },
     recordedInputJson: (body) => body.text,
     async score(body, arm, lease) {

@@ -3,9 +3,11 @@
  * read the body, copy it to the shadow, score it, record exactly one prediction record per answered
  * call (and one per shadow call), and give the lease back once nothing uses it any more.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { type DeploymentSpec, KeelError, type ModelInput } from '@keel/core';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf } from '../../http/actor.js';
+import { callerOf } from '../../http/actor.js';
+import { clientErrorStatus, errorMessage } from '../../http/error-handler.js';
 import type { Model, ModelOutput } from '../../models/model.js';
 import { type PredictionRecordInput, timeOrderedId } from '../../predictions/prediction-record.js';
 import { bodyText } from '../../serving/served-model.js';
@@ -60,6 +62,27 @@ export interface PredictionSink {
   record(input: PredictionRecordInput): void;
 }
 
+/** What a protocol reads of a request: its headers and its body text. */
+export interface CallBody {
+  readonly headers: IncomingHttpHeaders;
+  /** The body as received, decoded as UTF-8 (`''` when there is none). */
+  readonly body: string;
+}
+
+/**
+ * One call as {@link serveCall} sees it, whichever way it arrived: through the Fastify routes
+ * ({@link RouteCall}) or answered straight from the HTTP server (`direct-calls.ts`).
+ */
+export interface CallExchange extends CallBody {
+  /** When the request arrived, in epoch milliseconds. */
+  readonly receivedAt: number;
+  readonly log: FastifyBaseLogger;
+  /** Sets a response header. */
+  header(name: string, value: string): void;
+  /** Notes who answered the call (deployment, arm, model version), for its request metrics. */
+  noteLabels(labels: DeploymentMetricLabels): void;
+}
+
 /** A wire protocol's part of a call: reading a body, and scoring it on an arm into a response body. */
 export interface CallProtocol<Body> {
   readonly name: PredictionRecordInput['protocol'];
@@ -67,7 +90,7 @@ export interface CallProtocol<Body> {
    * Reads the request body (content type, JSON syntax). Throws for a body that cannot be read; such a
    * call is recorded with the raw text as its input, and not copied to the shadow.
    */
-  read(request: FastifyRequest): Body;
+  read(call: CallBody): Body;
   /** The request body as a prediction record keeps it: JSON text (see `PredictionRecordInput.inputJson`). */
   recordedInputJson(body: Body): string;
   /**
@@ -106,6 +129,36 @@ export function noteCallLabels(request: FastifyRequest, labels: DeploymentMetric
   request.keelDeploymentLabels = labels;
 }
 
+/**
+ * A call that came through a Fastify route. A class (its methods on the prototype), not an object
+ * literal with closures: see `DirectCall`.
+ */
+export class RouteCall implements CallExchange {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly receivedAt: number;
+  readonly log: FastifyBaseLogger;
+  readonly #request: FastifyRequest;
+  readonly #reply: FastifyReply;
+
+  constructor(request: FastifyRequest, reply: FastifyReply) {
+    this.#request = request;
+    this.#reply = reply;
+    this.headers = request.headers;
+    this.body = bodyText(request.body);
+    this.receivedAt = nowMs() - reply.elapsedTime;
+    this.log = request.log;
+  }
+
+  header(name: string, value: string): void {
+    this.#reply.header(name, value);
+  }
+
+  noteLabels(labels: DeploymentMetricLabels): void {
+    noteCallLabels(this.#request, labels);
+  }
+}
+
 /** What a route asks: which deployment, optionally which model version (`/v2/…/versions/{v}`). */
 export interface CallTarget {
   deployment: string;
@@ -129,14 +182,12 @@ export interface CallTarget {
  */
 export async function serveCall<Body>(
   resources: CallResources,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  call: CallExchange,
   target: CallTarget,
   protocol: CallProtocol<Body>,
 ): Promise<string> {
-  const receivedAt = nowMs() - reply.elapsedTime;
-  const requestId = requestIdOf(request);
-  reply.header(REQUEST_ID_HEADER, requestId);
+  const requestId = requestIdOf(call.headers);
+  call.header(REQUEST_ID_HEADER, requestId);
   const { runtime } = resources;
   let lease: ServingLease;
   try {
@@ -144,10 +195,11 @@ export async function serveCall<Body>(
   } catch (error) {
     // Only a deployment that exists gets its own label values; unknown names would grow the series.
     if (error instanceof KeelError && error.code === 'TEMPORARILY_UNAVAILABLE') {
-      noteCallLabels(request, { deployment: target.deployment });
+      call.noteLabels({ deployment: target.deployment });
     }
     throw error;
   }
+  const { receivedAt } = call;
   const holders = new LeaseHolders(lease);
   try {
     const arm = chooseArm(
@@ -155,35 +207,35 @@ export async function serveCall<Body>(
       lease.arms,
       {
         version: target.version,
-        route: headerValue(request, ROUTE_HEADER),
-        routingKey: headerValue(request, ROUTING_KEY_HEADER),
+        route: headerValue(call.headers, ROUTE_HEADER),
+        routingKey: headerValue(call.headers, ROUTING_KEY_HEADER),
       },
       resources.random,
     );
-    reply.header(ROUTE_HEADER, arm.name);
-    noteCallLabels(request, arm.labels ?? armLabels(lease, arm));
-    const call: CallFacts = {
+    call.header(ROUTE_HEADER, arm.name);
+    call.noteLabels(arm.labels ?? armLabels(lease, arm));
+    const facts: CallFacts = {
       requestId,
-      caller: actorOf({ requestId, request }).user,
+      caller: callerOf(call.headers),
       protocol: protocol.name,
       lease,
     };
     let inputJson: string | undefined;
     try {
-      const body = protocol.read(request);
+      const body = protocol.read(call);
       inputJson = protocol.recordedInputJson(body);
       const { shadow } = lease;
       if (shadow !== undefined) {
         const copy = { inputJson, score: () => protocol.score(body, shadow, lease) };
-        copyToShadow(resources, call, shadow, holders, copy, request.log);
+        copyToShadow(resources, facts, shadow, holders, copy, call.log);
       }
       const outputJson = JSON.stringify(await protocol.score(body, arm, lease));
-      record(resources, request.log, call, arm, { receivedAt, status: 200, inputJson, outputJson });
+      record(resources, call.log, facts, arm, { receivedAt, status: 200, inputJson, outputJson });
       return outputJson;
     } catch (error) {
       // An unreadable body is kept as the text received.
-      inputJson ??= JSON.stringify(bodyText(request.body));
-      record(resources, request.log, call, arm, { receivedAt, inputJson, ...errorFacts(error) });
+      inputJson ??= JSON.stringify(call.body);
+      record(resources, call.log, facts, arm, { receivedAt, inputJson, ...errorFacts(error) });
       throw error;
     }
   } finally {
@@ -279,15 +331,12 @@ function errorFacts(error: unknown): { status: number; errorCode: string; errorM
   if (error instanceof KeelError) {
     return { status: error.status, errorCode: error.code, errorMessage: error.message };
   }
-  const status =
-    typeof error === 'object' &&
-    error !== null &&
-    'statusCode' in error &&
-    typeof error.statusCode === 'number'
-      ? error.statusCode
-      : 500;
-  const errorMessage = error instanceof Error ? error.message : String(error);
-  return { status, errorCode: status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', errorMessage };
+  const status = clientErrorStatus(error) ?? 500;
+  return {
+    status,
+    errorCode: status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST',
+    errorMessage: errorMessage(error),
+  };
 }
 
 function armLabels(lease: ServingLease, arm: ServingArm): DeploymentMetricLabels {
@@ -319,18 +368,18 @@ class LeaseHolders {
 }
 
 /** The caller's request id when it is usable (1–256 printable ASCII characters), else a new UUID v7. */
-function requestIdOf(request: FastifyRequest): string {
-  const given = headerValue(request, REQUEST_ID_HEADER);
+function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headerValue(headers, REQUEST_ID_HEADER);
   return given !== undefined && /^[\x21-\x7e]{1,256}$/.test(given) ? given : timeOrderedId();
 }
 
-function headerValue(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === '' ? undefined : first;
 }
 
 /** Epoch milliseconds with sub-millisecond precision. */
-function nowMs(): number {
+export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }

@@ -1,20 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ModelInput, Signature } from '@keel/core';
+import type { Signature } from '@keel/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DenseLayer, exportMlp } from '../../../../sdk/src/onnx/index.js';
 import { dense, forward, rng } from '../../../../sdk/src/testing/dense-reference.js';
 import { installErrorHandler } from '../../http/error-handler.js';
 import { loadModelFromDirectory } from '../../models/load-model.js';
-import type { Model, ModelOutput } from '../../models/model.js';
+import type { Model } from '../../models/model.js';
 import type { PredictionRecordInput } from '../../predictions/prediction-record.js';
 import { PredictionRecorder } from '../../predictions/prediction-recorder.js';
 import { PredictionStore } from '../../predictions/prediction-store.js';
 import { scoringContentType } from '../../serving/mlflow-scoring.js';
 import {
+  echo,
   float32Tensors,
   Gate,
   ScriptedModel,
@@ -66,17 +67,6 @@ function expectForward(predictions: unknown, layers: DenseLayer[], rows: number[
   });
 }
 
-/** Echoes the input back (tensors or columns). */
-function echo(input: ModelInput): ModelOutput {
-  if (input.kind === 'columns') return { kind: 'columns', columns: input.columns, rowCount: input.rowCount };
-  return {
-    kind: 'tensors',
-    tensors: Object.fromEntries(
-      Object.entries(input.tensors).map(([name, t]) => [name, { data: t.data as number[], shape: t.shape }]),
-    ),
-  };
-}
-
 const SCORING_BODY = { inputs: { input: ROWS } };
 const INFER_BODY = {
   id: 'call-1',
@@ -120,8 +110,58 @@ describe('isServingCall', () => {
   });
 });
 
-describe('deployment serving routes', () => {
+/** A response as the tests read it, from `inject` or from a socket. */
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: as light-my-request types it; the tests read fields of the parsed body.
+  json(): any;
+}
+
+/** A keep-alive agent for the socket transport (500 concurrent calls would otherwise open 500 sockets each time). */
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * Sends a request to `server` through `app.inject` (Fastify's routes) or over a socket to the
+ * listening server (where deployment calls take the direct path, `direct-calls.ts`).
+ */
+function send(
+  server: FastifyInstance,
+  transport: 'inject' | 'socket',
+  options: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; payload?: string },
+): Promise<Answer> {
+  if (transport === 'inject') return server.inject(options) as unknown as Promise<Answer>;
+  const address = server.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, agent, method: options.method, path: options.url, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            statusCode: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            json: () => JSON.parse(body),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(options.payload);
+  });
+}
+
+afterAll(() => agent.destroy());
+
+describe.each(['inject', 'socket'] as const)('deployment serving routes (%s)', (transport) => {
   let dir: string;
+  /** Calls (POSTs) that reached Fastify's routes; over a socket, only those the direct path handed on. */
+  let routed = 0;
   const models: Model[] = [];
   let modelA: Model;
   let modelB: Model;
@@ -181,7 +221,7 @@ describe('deployment serving routes', () => {
     headers: Record<string, string> = {},
     contentType = 'application/json',
   ) {
-    return app.inject({
+    return send(app, transport, {
       method: 'POST',
       url: `/deployments/${deployment}/invocations`,
       headers: { 'content-type': contentType, ...headers },
@@ -190,7 +230,7 @@ describe('deployment serving routes', () => {
   }
 
   function infer(path: string, payload: unknown = INFER_BODY, headers: Record<string, string> = {}) {
-    return app.inject({
+    return send(app, transport, {
       method: 'POST',
       url: `/v2/models/${path}/infer`,
       headers: { 'content-type': 'application/json', ...headers },
@@ -249,8 +289,13 @@ describe('deployment serving routes', () => {
 
     app = Fastify();
     installErrorHandler(app);
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.method === 'POST') routed++;
+      done();
+    });
     registerDeploymentServingRoutes(app, { runtime, recorder, metrics, random: rng(2024) });
-    await app.ready();
+    if (transport === 'socket') await app.listen({ port: 0, host: '127.0.0.1' });
+    else await app.ready();
   });
 
   afterEach(async () => {
@@ -269,11 +314,14 @@ describe('deployment serving routes', () => {
 
   describe('MLflow scoring', () => {
     it('answers /invocations with the arm’s predictions, echoes the request id and names the arm', async () => {
+      const before = routed;
       const res = await invoke('fraud', SCORING_BODY, {
         'x-request-id': 'req-mlflow-1',
         'x-keel-route': 'main',
       });
       expect(res.statusCode).toBe(200);
+      // Over a socket the call never reaches Fastify's routes: the direct path answered it.
+      expect(routed - before).toBe(transport === 'socket' ? 0 : 1);
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
       expect(res.headers['x-request-id']).toBe('req-mlflow-1');
       expect(res.headers['x-keel-route']).toBe('main');
@@ -390,6 +438,7 @@ describe('deployment serving routes', () => {
 
     it('answers 404 for an unknown deployment and 503 with Retry-After while it is not ready, unrecorded', async () => {
       const before = recorder.records.length;
+      const routedBefore = routed;
       const missing = await invoke('nope', SCORING_BODY, { 'x-request-id': 'req-404' });
       expect(missing.statusCode).toBe(404);
       expect(missing.json().error_code).toBe('RESOURCE_DOES_NOT_EXIST');
@@ -401,6 +450,8 @@ describe('deployment serving routes', () => {
       expect(warming.json().error_code).toBe('TEMPORARILY_UNAVAILABLE');
       expect(warming.headers['retry-after']).toBe('1');
       expect(recorder.records.length).toBe(before);
+      // Both go to the routes whichever way they came: only they answer calls no lease can serve.
+      expect(routed - routedBefore).toBe(2);
     });
 
     it('answers ping, health and ready per deployment', async () => {
@@ -691,13 +742,15 @@ describe('deployment serving routes', () => {
 
     function callLimited(protocol: 'mlflow' | 'v2', id: string, server = app) {
       const v2 = protocol === 'v2';
-      return server.inject({
+      return send(server, server === app ? transport : 'inject', {
         method: 'POST',
         url: v2 ? '/v2/models/limited/infer' : '/deployments/limited/invocations',
         headers: { 'content-type': 'application/json', 'x-request-id': id },
-        payload: v2
-          ? { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] }
-          : { inputs: [[1, 2]] },
+        payload: JSON.stringify(
+          v2
+            ? { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] }
+            : { inputs: [[1, 2]] },
+        ),
       });
     }
 

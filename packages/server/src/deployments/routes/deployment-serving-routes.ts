@@ -5,6 +5,7 @@
  */
 import { KEEL_VERSION, KeelError } from '@keel/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { InFlightLimit } from '../../http/load-shedding.js';
 import { DEFAULT_SERVING_BODY_LIMIT } from '../../serving/model-server.js';
 import { installOpenInferenceErrors, type ModelMetadataResponse } from '../../serving/open-inference.js';
 import { acceptTextBodies, retryAfterOn503 } from '../../serving/served-model.js';
@@ -12,18 +13,27 @@ import type { ServingProtocol } from '../../serving/serving-metrics.js';
 import type { DeploymentRuntimeStatus, DeploymentStatusSource } from '../runtime/deployment-status.js';
 import { DeploymentAdmission } from './admission.js';
 import { armsServing, ROUTE_HEADER } from './arm-routing.js';
-import { MLFLOW_CALL, ModelInfos, openInferenceCall, UnsupportedMediaTypeError } from './call-protocols.js';
 import {
+  type InferBody,
+  MLFLOW_CALL,
+  ModelInfos,
+  openInferenceCall,
+  UnsupportedMediaTypeError,
+} from './call-protocols.js';
+import {
+  type CallProtocol,
   type CallResources,
   decorateCallLabels,
   noteCallLabels,
   type PredictionSink,
+  RouteCall,
   type ServingArm,
   type ServingLease,
   type ServingLeases,
   serveCall,
 } from './deployment-call.js';
 import type { DeploymentMetricLabels, DeploymentMetrics } from './deployment-metrics.js';
+import { answerCallsDirectly } from './direct-calls.js';
 
 /** Options of {@link registerDeploymentServingRoutes}. */
 export interface DeploymentServingRoutesOptions {
@@ -39,6 +49,11 @@ export interface DeploymentServingRoutesOptions {
   random?: () => number;
   /** Serve `GET /metrics` with {@link DeploymentServingRoutesOptions.metrics}. @default true */
   metricsRoute?: boolean;
+  /**
+   * The process's in-flight limit (`installLoadShedding`'s): calls answered on the direct path
+   * count against it too. @default none
+   */
+  inFlight?: InFlightLimit;
   /**
    * Where `/deployments/{name}/ready` reads each deployment's state, revisions and latest error
    * (the `DeploymentRuntime`). @default none: the body is `{name, ready}` only
@@ -115,6 +130,8 @@ export function registerDeploymentServingRoutes(
     random: options.random ?? Math.random,
   };
   const admission = new DeploymentAdmission({ runtime, metrics, noteLabels: noteCallLabels });
+  const infos = new ModelInfos();
+  const infer = openInferenceCall(infos);
   const observe = (scope: FastifyInstance, protocol: ServingProtocol) => {
     scope.addHook('onResponse', (request, reply, done) => {
       metrics.observeRequest(
@@ -145,11 +162,20 @@ export function registerDeploymentServingRoutes(
       retryAfterOn503(scope);
       admission.install(scope);
       observe(scope, 'oip');
-      openInferenceRoutes(scope, resources);
+      openInferenceRoutes(scope, resources, infos, infer);
       done();
     },
     { prefix: '/v2' },
   );
+  answerCallsDirectly(app, {
+    resources,
+    admission,
+    metrics,
+    bodyLimit,
+    mlflow: MLFLOW_CALL as CallProtocol<unknown>,
+    openInference: infer as CallProtocol<unknown>,
+    inFlight: options.inFlight,
+  });
   if (options.metricsRoute !== false) {
     app.get('/metrics', async (_request, reply) =>
       reply.type(metrics.contentType).send(await metrics.render()),
@@ -179,7 +205,8 @@ function mlflowRoutes(
   scope.post<{ Params: DeploymentParams }>('/deployments/:name/invocations', async (request, reply) => {
     let output: string;
     try {
-      output = await serveCall(resources, request, reply, { deployment: request.params.name }, MLFLOW_CALL);
+      const call = new RouteCall(request, reply);
+      output = await serveCall(resources, call, { deployment: request.params.name }, MLFLOW_CALL);
     } catch (error) {
       if (!(error instanceof UnsupportedMediaTypeError)) throw error;
       return reply.status(415).type('text/plain; charset=utf-8').send(error.message);
@@ -188,9 +215,12 @@ function mlflowRoutes(
   });
 }
 
-function openInferenceRoutes(scope: FastifyInstance, resources: CallResources): void {
-  const infos = new ModelInfos();
-  const infer = openInferenceCall(infos);
+function openInferenceRoutes(
+  scope: FastifyInstance,
+  resources: CallResources,
+  infos: ModelInfos,
+  infer: CallProtocol<InferBody>,
+): void {
   const { runtime } = resources;
 
   scope.get('/', async () => ({ name: 'keel', version: KEEL_VERSION, extensions: [] }));
@@ -218,7 +248,12 @@ function openInferenceRoutes(scope: FastifyInstance, resources: CallResources): 
     });
     scope.post<{ Params: DeploymentParams }>(`${base}/infer`, async (request, reply) => {
       const { name, version } = request.params;
-      const output = await serveCall(resources, request, reply, { deployment: name, version }, infer);
+      const output = await serveCall(
+        resources,
+        new RouteCall(request, reply),
+        { deployment: name, version },
+        infer,
+      );
       return sendJson(reply, output);
     });
   }

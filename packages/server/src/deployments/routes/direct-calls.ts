@@ -272,34 +272,38 @@ function contentLength(value: string | undefined): number | undefined {
  * trailing slash and query string.
  */
 export function directTarget(url: string): DirectTarget | undefined {
+  // Sliced by hand: `split` would allocate an array and a string per segment for every request.
   const query = url.indexOf('?');
-  let path = query === -1 ? url : url.slice(0, query);
-  if (path.endsWith('/')) path = path.slice(0, -1);
-  const parts = path.split('/');
-  // ['', 'deployments', name, 'invocations'] or ['', 'v2', 'models', name, ('versions', version,)? 'infer']
-  if (parts.length === 4 && parts[1] === 'deployments' && parts[3] === 'invocations') {
-    const deployment = param(parts[2]);
+  let end = query === -1 ? url.length : query;
+  if (url.charCodeAt(end - 1) === 47 /* '/' */) end--;
+  if (url.startsWith('/deployments/')) {
+    const slash = url.indexOf('/', 13);
+    if (slash === -1 || slash >= end || !url.startsWith('/invocations', slash) || slash + 12 !== end) {
+      return undefined;
+    }
+    const deployment = param(url.slice(13, slash));
     if (deployment === undefined) return undefined;
     return { protocol: 'mlflow', deployment, route: DIRECT_CALL_ROUTES.invocations };
   }
-  if (parts[1] !== 'v2' || parts[2] !== 'models') return undefined;
-  if (parts.length === 5 && parts[4] === 'infer') {
-    const deployment = param(parts[3]);
+  if (!url.startsWith('/v2/models/') || !url.startsWith('/infer', end - 6)) return undefined;
+  // Between '/v2/models/' and '/infer': `{name}` or `{name}/versions/{version}`.
+  const inner = url.slice(11, end - 6);
+  const slash = inner.indexOf('/');
+  if (slash === -1) {
+    const deployment = param(inner);
     if (deployment === undefined) return undefined;
     return { protocol: 'oip', deployment, route: DIRECT_CALL_ROUTES.infer };
   }
-  if (parts.length === 7 && parts[4] === 'versions' && parts[6] === 'infer') {
-    const deployment = param(parts[3]);
-    const version = param(parts[5]);
-    if (deployment === undefined || version === undefined) return undefined;
-    return { protocol: 'oip', deployment, version, route: DIRECT_CALL_ROUTES.versionInfer };
-  }
-  return undefined;
+  if (!inner.startsWith('/versions/', slash)) return undefined;
+  const deployment = param(inner.slice(0, slash));
+  const version = param(inner.slice(slash + 10));
+  if (deployment === undefined || version === undefined) return undefined;
+  return { protocol: 'oip', deployment, version, route: DIRECT_CALL_ROUTES.versionInfer };
 }
 
 /** A path segment decoded as the router decodes parameters; `undefined` when it would not match. */
-function param(segment: string | undefined): string | undefined {
-  if (segment === undefined || segment === '' || segment.length > MAX_PARAM_LENGTH) return undefined;
+function param(segment: string): string | undefined {
+  if (segment === '' || segment.length > MAX_PARAM_LENGTH || segment.includes('/')) return undefined;
   if (!segment.includes('%')) return segment;
   try {
     const decoded = decodeURIComponent(segment);

@@ -390,6 +390,29 @@ describe.each(['inject', 'socket'] as const)('deployment serving routes (%s)', (
       expect(recordsOf('req-csv')[0]?.modelDigest).toBeUndefined();
     });
 
+    it('answers a body without a content type, and an empty one, as the routes do', async () => {
+      const untyped = await send(app, transport, {
+        method: 'POST',
+        url: '/deployments/fraud/invocations',
+        headers: { 'x-request-id': 'req-untyped' },
+        payload: JSON.stringify(SCORING_BODY),
+      });
+      expect([untyped.statusCode, untyped.headers['content-type']]).toEqual([
+        415,
+        'text/plain; charset=utf-8',
+      ]);
+      expect(recordsOf('req-untyped')).toEqual([expect.objectContaining({ status: 415 })]);
+      const empty = await send(app, transport, {
+        method: 'POST',
+        url: '/deployments/fraud/invocations',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-empty' },
+        payload: '',
+      });
+      expect(empty.statusCode).toBe(400);
+      expect(empty.json().error_code).toBe('BAD_REQUEST');
+      expect(recordsOf('req-empty')).toEqual([expect.objectContaining({ status: 400, inputJson: '""' })]);
+    });
+
     it('answers an unsupported content type 415 in plain text as /invocations does, and records it', async () => {
       const contentType = 'application/json; format=pandas-split';
       const res = await invoke('fraud', SCORING_BODY, { 'x-request-id': 'req-415' }, contentType);

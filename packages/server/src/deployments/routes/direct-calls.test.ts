@@ -205,6 +205,39 @@ describe('deployment calls on the direct path', () => {
     expect(routed - before).toBe(1);
   });
 
+  it('decodes a body that arrives in pieces, a character split between them', async () => {
+    const text = '{"inputs": [[1, 2]], "note": "café au lait"';
+    const bytes = Buffer.from(text, 'utf8');
+    const cut = bytes.indexOf(Buffer.from('é', 'utf8')) + 1;
+    const answer = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/deployments/quick/invocations',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(bytes.length),
+            'x-request-id': 'split-1',
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(bytes.subarray(0, cut));
+      setTimeout(() => req.end(bytes.subarray(cut)), 30);
+    });
+    expect(answer).toBe(400);
+    // An unreadable body is recorded as the text received.
+    expect(recorder.records.filter((r) => r.requestId === 'split-1')).toEqual([
+      expect.objectContaining({ status: 400, inputJson: JSON.stringify(text) }),
+    ]);
+  });
+
   it("answers a model's failure 500 in each protocol's shape, naming the request id, recorded", async () => {
     const mlflow = await post('/deployments/broken/invocations', ROW, { 'x-request-id': 'broken-1' });
     expect(mlflow.status).toBe(500);

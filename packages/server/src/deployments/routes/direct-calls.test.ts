@@ -97,6 +97,10 @@ describe('deployment calls on the direct path', () => {
     runtime.set('broken', {
       arms: [{ name: 'main', model: broken, modelName: 'broken', modelVersion: '1' }],
     });
+    // A route name no spec would pass (`ROUTE_NAME`): Node refuses it as a header value.
+    runtime.set('unsendable', {
+      arms: [{ name: 'main\u0001', model: quick, modelName: 'quick', modelVersion: '1' }],
+    });
     runtime.set('limited', {
       arms: [{ name: 'main', model: held, modelName: 'held', modelVersion: '1' }],
       resources: { maxConcurrentRequests: 1 },
@@ -261,6 +265,13 @@ describe('deployment calls on the direct path', () => {
         }),
       ]);
     }
+  });
+
+  it('drops the connection, and stays up, when an answer cannot be written', async () => {
+    await expect(post('/deployments/unsendable/invocations', ROW)).rejects.toThrow(
+      /socket hang up|ECONNRESET/,
+    );
+    expect((await post('/deployments/quick/invocations', ROW)).status).toBe(200);
   });
 
   it("counts its calls against the process's in-flight limit: the routes shed what is past it", async () => {

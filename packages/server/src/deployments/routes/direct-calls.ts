@@ -64,7 +64,7 @@ export interface DirectCallsOptions {
 
 /** A call this module answers: which deployment, which protocol, and the route it is counted under. */
 interface DirectTarget extends CallTarget {
-  protocol: 'mlflow' | 'oip';
+  protocol: Extract<ServingProtocol, 'mlflow' | 'oip'>;
   route: string;
 }
 
@@ -135,22 +135,30 @@ class DirectCalls {
     return true;
   }
 
-  /** Serves a call whose body arrived, and answers it. */
+  /** Serves a call whose body arrived, and answers it. Never rejects. */
   async answer(call: DirectCall): Promise<void> {
     const { target, res } = call;
     const protocol = target.protocol === 'mlflow' ? this.#options.mlflow : this.#options.openInference;
     let status = 200;
     try {
-      const output = await serveCall(this.#options.resources, call, target, protocol);
-      call.release();
-      send(res, 200, call.responseHeaders, JSON_TYPE, output);
+      try {
+        const output = await serveCall(this.#options.resources, call, target, protocol);
+        call.release();
+        send(res, 200, call.responseHeaders, JSON_TYPE, output);
+      } catch (error) {
+        call.release();
+        status = this.#sendError(call, error);
+      }
     } catch (error) {
-      call.release();
-      status = this.#sendError(call, error);
+      // The answer itself could not be written (a header Node refuses): the connection is dropped,
+      // as Fastify does when its error handler fails.
+      this.#log.error({ err: error }, 'cannot answer a deployment call');
+      res.destroy();
+      status = 500;
     }
     this.#options.metrics.observeRequest(
       call.labels ?? NO_LABELS,
-      target.protocol as ServingProtocol,
+      target.protocol,
       target.route,
       status,
       (nowMs() - call.receivedAt) / 1000,

@@ -109,6 +109,10 @@ interface DeploymentParams {
  * Every call's response carries `x-request-id` (the caller's, or a new UUID) and, once an arm was
  * chosen, `x-keel-route: <arm>`; the shadow, if any, gets a copy of the call, off the caller's path.
  *
+ * The `POST` calls are answered straight from `app.server`'s request listener when they can be
+ * (`direct-calls.ts`, the same {@link serveCall} without Fastify's per-request machinery); the
+ * routes answer the rest, and every call `app.inject()` sends.
+ *
  * Records: one `recorder.record` per call answered by an arm (success or error, including 400 and 415)
  * and one per shadow call (arm `shadow`, same request id). An unknown deployment (404), a deployment
  * not ready yet (503 with `Retry-After`) and an explicit version no arm serves (404) are not recorded.
@@ -172,8 +176,8 @@ export function registerDeploymentServingRoutes(
     admission,
     metrics,
     bodyLimit,
-    mlflow: MLFLOW_CALL as CallProtocol<unknown>,
-    openInference: infer as CallProtocol<unknown>,
+    mlflow: MLFLOW_CALL,
+    openInference: infer,
     inFlight: options.inFlight,
   });
   if (options.metricsRoute !== false) {

@@ -28,7 +28,7 @@ import type { InFlightLimit } from '../../http/load-shedding.js';
 import { openInferenceErrorResponse } from '../../serving/open-inference.js';
 import type { ServingProtocol } from '../../serving/serving-metrics.js';
 import type { DeploymentAdmission } from './admission.js';
-import { UnsupportedMediaTypeError } from './call-protocols.js';
+import { type InferBody, type ScoringBody, UnsupportedMediaTypeError } from './call-protocols.js';
 import {
   type CallExchange,
   type CallProtocol,
@@ -55,9 +55,9 @@ export interface DirectCallsOptions {
   /** Longest body answered here, in bytes (the routes' limit: longer ones get Fastify's 413). */
   bodyLimit: number;
   /** The scoring protocol of `/deployments/{name}/invocations`. */
-  mlflow: CallProtocol<unknown>;
+  mlflow: CallProtocol<ScoringBody>;
   /** The protocol of `/v2/models/{name}[/versions/{version}]/infer`. */
-  openInference: CallProtocol<unknown>;
+  openInference: CallProtocol<InferBody>;
   /** The process's in-flight limit (`installLoadShedding`'s), when it has one. */
   inFlight?: InFlightLimit | undefined;
 }
@@ -138,11 +138,14 @@ class DirectCalls {
   /** Serves a call whose body arrived, and answers it. Never rejects. */
   async answer(call: DirectCall): Promise<void> {
     const { target, res } = call;
-    const protocol = target.protocol === 'mlflow' ? this.#options.mlflow : this.#options.openInference;
+    const { resources, mlflow, openInference } = this.#options;
     let status = 200;
     try {
       try {
-        const output = await serveCall(this.#options.resources, call, target, protocol);
+        const output =
+          target.protocol === 'mlflow'
+            ? await serveCall(resources, call, target, mlflow)
+            : await serveCall(resources, call, target, openInference);
         call.release();
         send(res, 200, call.responseHeaders, JSON_TYPE, output);
       } catch (error) {

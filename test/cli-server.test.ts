@@ -252,7 +252,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       if (CAN_FAKE_TERMINAL) {
         const declined = await runKeelOnTerminal(['gc', '--backend-store-uri', store.uri], 'n\n');
         expect(declined.code).toBe(1);
-        expect(declined.stdout).toContain('Permanently delete every deleted run and experiment');
+        expect(declined.stdout).toContain(
+          'Permanently delete every deleted run and experiment, and every registry copy no model version uses',
+        );
         expect(declined.stdout).toContain('error: Aborted: nothing was deleted');
       } else {
         process.stderr.write(

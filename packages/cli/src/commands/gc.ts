@@ -23,7 +23,8 @@ export interface GcFlags {
 
 /**
  * `keel gc`: permanently removes soft-deleted runs and experiments, everything logged to them
- * and their artifacts in the artifact store (MLflow's `mlflow gc`). Point it at the same
+ * and their artifacts in the artifact store (MLflow's `mlflow gc`); without ids, also the registry
+ * copies no model version uses (`GcService`). Point it at the same
  * `--artifacts-destination` (and S3 settings) as the server. Destructive, so it asks for confirmation on a terminal and refuses
  * without `--yes` when stdin is not one. Prints one line per item (kind, id, status, reason), or
  * a JSON array with `--json`; exits 1 when any item failed.
@@ -34,7 +35,9 @@ export interface GcFlags {
  */
 export function gcCommand(io: CliIo): Command {
   return new Command('gc')
-    .description('Permanently delete runs and experiments in the deleted lifecycle stage')
+    .description(
+      'Permanently delete runs and experiments in the deleted lifecycle stage, and unused registry copies',
+    )
     .option(
       '--backend-store-uri <uri>',
       'sqlite:///path/keel.db or postgresql://… (default: ./keel-data/keel.db)',
@@ -130,7 +133,10 @@ function describe(options: GcOptions, olderThan: string | undefined): string {
     const s = options.experimentIds.length === 1 ? '' : 's';
     targets.push(`experiment${s} ${options.experimentIds.join(', ')} with their runs`);
   }
-  const what = targets.length > 0 ? targets.join(' and ') : 'every deleted run and experiment';
+  const what =
+    targets.length > 0
+      ? targets.join(' and ')
+      : 'every deleted run and experiment, and every registry copy no model version uses (made over a day ago)';
   const age = olderThan === undefined ? '' : ` (only those deleted more than ${olderThan.trim()} ago)`;
   return `${what}${age}`;
 }

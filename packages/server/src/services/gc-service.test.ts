@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,11 +9,34 @@ import { LocalArtifactStore } from '../artifacts/local/local-artifact-store.js';
 import { S3ArtifactStore } from '../artifacts/s3/s3-artifact-store.js';
 import { systemActor } from '../changes/change.js';
 import { createTestStore, type TestStore, testDialects } from '../testing/test-stores.js';
+import { REGISTRY_COPY_MIN_AGE_MS } from './gc-service.js';
+import { registryCopyFolder, registryCopyTime } from './registry/registry-storage.js';
 import { createServices, type Services } from './services.js';
 
 const actor = systemActor('gc-test');
 
+/** A real S3 client pointed at a port where nothing listens: every call fails. */
+const unreachableStore = () =>
+  new S3ArtifactStore({
+    bucket: 'nowhere',
+    endpoint: 'http://127.0.0.1:9',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
+
 const dialects = await testDialects();
+
+describe('registry copy folder names', () => {
+  it('carry the time they were made, and a random UUID carries none', () => {
+    const at = Date.UTC(2026, 10, 23, 12, 0, 0, 123);
+    const folder = registryCopyFolder(at);
+    expect(folder).toMatch(/^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+    expect(registryCopyTime(folder)).toBe(at);
+    expect(registryCopyFolder(at)).not.toBe(folder);
+    expect(registryCopyTime(randomUUID().replaceAll('-', ''))).toBeUndefined();
+    expect(registryCopyTime('notes')).toBeUndefined();
+  });
+});
 
 describe.each(dialects)('GcService on %s', (dialect) => {
   let t: TestStore;
@@ -37,6 +61,12 @@ describe.each(dialects)('GcService on %s', (dialect) => {
     const root = run.info.artifact_uri.replace('mlflow-artifacts:/', '');
     await artifacts.put(`${root}/${name}`, Readable.from([Buffer.from(name)]));
     return join(artifactsDir, root, name);
+  };
+
+  const text = async (stream: NodeJS.ReadableStream) => {
+    let out = '';
+    for await (const chunk of stream) out += String(chunk);
+    return out;
   };
 
   const countRows = async (table: 'runs' | 'metrics' | 'params' | 'experiments', runOrExperiment: string) => {
@@ -143,13 +173,7 @@ describe.each(dialects)('GcService on %s', (dialect) => {
   });
 
   it('reports a run whose artifacts cannot be deleted as failed, keeps it for the next gc, and carries on', async () => {
-    // A real S3 client pointed at a port where nothing listens: every delete fails.
-    const unreachable = new S3ArtifactStore({
-      bucket: 'nowhere',
-      endpoint: 'http://127.0.0.1:9',
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    });
+    const unreachable = unreachableStore();
     const broken = createServices(t.store, { artifacts: unreachable, clock: () => now });
     const first = await runWithData();
     const second = await runWithData();
@@ -205,5 +229,94 @@ describe.each(dialects)('GcService on %s', (dialect) => {
     } finally {
       rmSync(external, { recursive: true, force: true });
     }
+  });
+  describe('registry copies', () => {
+    /** Registers run artifacts as a new version of `name`; returns the version's copy folder on disk. */
+    const registerVersion = async (name: string) => {
+      const runId = await runWithData();
+      await logArtifact(runId, 'model/MLmodel');
+      const version = await services.registry.createVersion({ name, source: `runs:/${runId}/model` }, actor);
+      const stored = await services.registry.requireStoredVersion(name, version.version);
+      return {
+        version: version.version,
+        dir: join(artifactsDir, (stored.storage_location ?? '').split('/').slice(0, 2).join('/')),
+      };
+    };
+    // Copies are dated from the services' clock: start well past the epoch.
+    beforeAll(() => {
+      now += 10 * REGISTRY_COPY_MIN_AGE_MS;
+    });
+    /** Files in registry storage no version uses (as a server that stopped mid-creation leaves them). */
+    const leaveCopy = async (folder: string) => {
+      await artifacts.put(`registry/${folder}/MLmodel`, Readable.from([Buffer.from('flavors: {}')]));
+      return join(artifactsDir, 'registry', folder);
+    };
+
+    it('deletes the copies no version uses once they are a day old, and keeps the rest', async () => {
+      const name = `gc-registry-${dialect}`;
+      await services.registry.createModel({ name }, actor);
+      const used = await registerVersion(name);
+      const oldFolder = registryCopyFolder(now - 1);
+      const old = await leaveCopy(oldFolder);
+      const legacyFolder = randomUUID().replaceAll('-', '');
+      const legacy = await leaveCopy(legacyFolder);
+      // Past the minimum age of every copy above, the used one included.
+      now += REGISTRY_COPY_MIN_AGE_MS + 1;
+      const results = await services.gc.collect();
+      expect(results.filter((item) => item.kind === 'registry-copy')).toEqual([
+        ...[
+          { kind: 'registry-copy', id: `registry/${oldFolder}`, status: 'removed' },
+          {
+            kind: 'registry-copy',
+            id: `registry/${legacyFolder}`,
+            status: 'skipped',
+            reason: expect.stringMatching(/does not say when it was made/),
+          },
+        ].sort((x, y) => (x.id < y.id ? -1 : 1)),
+      ]);
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(legacy)).toBe(true);
+      // The version's copy, made as long ago, is used: kept, and still served.
+      expect(existsSync(used.dir)).toBe(true);
+      const file = await services.registry.openVersionArtifact(name, used.version, 'MLmodel');
+      expect(await text(file.stream)).toBe('model/MLmodel');
+      rmSync(legacy, { recursive: true, force: true });
+    });
+
+    it('leaves a copy younger than a day, or than --older-than, for the next gc', async () => {
+      const young = await leaveCopy(registryCopyFolder(now - REGISTRY_COPY_MIN_AGE_MS + 60_000));
+      const older = await leaveCopy(registryCopyFolder(now - 3 * REGISTRY_COPY_MIN_AGE_MS));
+      const results = await services.gc.collect({ olderThanMs: 4 * REGISTRY_COPY_MIN_AGE_MS });
+      expect(results.filter((item) => item.kind === 'registry-copy')).toEqual([]);
+      expect(existsSync(young)).toBe(true);
+      expect(existsSync(older)).toBe(true);
+      // Named runs or experiments: registry storage is not looked at.
+      now += REGISTRY_COPY_MIN_AGE_MS;
+      const runId = await runWithData();
+      await services.runs.delete(runId, actor);
+      expect(await services.gc.collect({ runIds: [runId] })).toEqual([
+        { kind: 'run', id: runId, status: 'removed' },
+      ]);
+      expect(existsSync(young)).toBe(true);
+      expect((await services.gc.collect()).filter((item) => item.kind === 'registry-copy')).toEqual([
+        expect.objectContaining({ status: 'removed' }),
+        expect.objectContaining({ status: 'removed' }),
+      ]);
+      expect(existsSync(young)).toBe(false);
+      expect(existsSync(older)).toBe(false);
+    });
+
+    it('reports registry storage it cannot list as failed', async () => {
+      const unreachable = unreachableStore();
+      try {
+        const broken = createServices(t.store, { artifacts: unreachable, clock: () => now });
+        const results = await broken.gc.collect();
+        expect(results.filter((item) => item.kind === 'registry-copy')).toEqual([
+          { kind: 'registry-copy', id: 'registry', status: 'failed', reason: expect.any(String) },
+        ]);
+      } finally {
+        await unreachable.close();
+      }
+    });
   });
 });

@@ -2,12 +2,24 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { proxiedArtifactPath } from '../artifacts/proxied-uri.js';
 import { type Actor, systemActor } from '../changes/change.js';
 import type { ExperimentStore } from '../store/experiment-store.js';
+import type { RegistryStore } from '../store/registry-store.js';
 import type { RunStore } from '../store/run-store.js';
 import type { Clock } from './clock.js';
+import { REGISTRY_STORAGE_PREFIX, registryCopyTime } from './registry/registry-storage.js';
 
-/** What `keel gc` should remove. Without ids, every deleted run and experiment is a candidate. */
+/**
+ * How old a registry copy that no model version uses must be before gc deletes it (24 hours): a
+ * version's files are copied before its row is written, so a younger copy may belong to a version
+ * being created right now.
+ */
+export const REGISTRY_COPY_MIN_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What `keel gc` should remove. Without ids, every deleted run and experiment is a candidate, and
+ * so is every registry copy no model version uses.
+ */
 export interface GcOptions {
-  /** Only items deleted at least this many milliseconds ago. */
+  /** Only items deleted (registry copies: made) at least this many milliseconds ago. */
   olderThanMs?: number;
   /** Only these runs (each must be deleted). */
   runIds?: readonly string[];
@@ -17,7 +29,8 @@ export interface GcOptions {
 
 /** The outcome for one run or experiment: gc never stops halfway on one bad item. */
 export interface GcItemResult {
-  kind: 'run' | 'experiment';
+  kind: 'run' | 'experiment' | 'registry-copy';
+  /** A run id, an experiment id, or a registry copy's folder (`registry/<name>`). */
   id: string;
   status: 'removed' | 'skipped' | 'failed';
   reason?: string;
@@ -27,14 +40,19 @@ export interface GcItemResult {
 export interface GcServiceOptions {
   experiments: ExperimentStore;
   runs: RunStore;
-  /** Where the artifacts of removed runs are deleted from. */
+  /** Which registry copies model versions use. */
+  registry: Pick<RegistryStore, 'storageLocations'>;
+  /** Where the artifacts of removed runs, and unused registry copies, are deleted from. */
   artifacts: ArtifactStore;
   clock: Clock;
 }
 
 /**
  * Permanently removes soft-deleted runs and experiments, everything logged to them, and their
- * artifacts in Keel's artifact store. Returns one result per item instead of throwing halfway.
+ * artifacts in Keel's artifact store; and, when no ids are named, the registry copies no model
+ * version uses (left when deleting a version could not delete its files, or when a server stopped
+ * between copying a new version's files and writing its row), once they are
+ * {@link REGISTRY_COPY_MIN_AGE_MS} old. Returns one result per item instead of throwing halfway.
  *
  * Artifacts go first: when they cannot be deleted the item is reported `failed` with the reason
  * and its metadata is kept, so the next gc tries again instead of leaving orphaned files.
@@ -56,6 +74,56 @@ export class GcService {
       (everything ? await this.options.experiments.deletedIds(before) : []);
     for (const runId of runIds) results.push(await this.collectRun(runId, before, actor));
     for (const id of experimentIds) results.push(await this.collectExperiment(id, before, actor));
+    if (everything) results.push(...(await this.collectRegistryCopies(before)));
+    return results;
+  }
+
+  /**
+   * Deletes the folders of registry storage that no model version's `storage_location` lies in
+   * and whose name ({@link registryCopyTime}) says they were made before `before` and at least
+   * {@link REGISTRY_COPY_MIN_AGE_MS} ago. Copies too young are left out of the results (like runs
+   * deleted too recently); a folder whose name carries no time is reported skipped.
+   */
+  private async collectRegistryCopies(before: number | undefined): Promise<GcItemResult[]> {
+    const kind = 'registry-copy';
+    const cutoff = Math.min(
+      before ?? Number.POSITIVE_INFINITY,
+      this.options.clock() - REGISTRY_COPY_MIN_AGE_MS,
+    );
+    let folders: string[];
+    let used: Set<string>;
+    try {
+      // Listed before the versions are read: a copy whose version is written in between is then
+      // young, and skipped.
+      folders = (await this.options.artifacts.list(REGISTRY_STORAGE_PREFIX))
+        .filter((entry) => entry.is_dir)
+        .map((entry) => entry.name);
+      used = new Set(
+        (await this.options.registry.storageLocations()).map((location) => location.split('/')[1] ?? ''),
+      );
+    } catch (error) {
+      return [{ kind, id: REGISTRY_STORAGE_PREFIX, status: 'failed', reason: (error as Error).message }];
+    }
+    const results: GcItemResult[] = [];
+    for (const folder of folders) {
+      if (used.has(folder)) continue;
+      const id = `${REGISTRY_STORAGE_PREFIX}/${folder}`;
+      const made = registryCopyTime(folder);
+      if (made === undefined) {
+        results.push({
+          kind,
+          id,
+          status: 'skipped',
+          reason: 'no model version uses it, but its name does not say when it was made; delete it by hand',
+        });
+        continue;
+      }
+      if (made >= cutoff) continue;
+      const failure = await this.deleteArtifacts([id]);
+      results.push(
+        failure ? { kind, id, status: 'failed', reason: failure } : { kind, id, status: 'removed' },
+      );
+    }
     return results;
   }
 

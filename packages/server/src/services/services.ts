@@ -123,9 +123,11 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
   });
   const metrics = new MetricService({ store: metricStore, runs });
   const artifacts = new ArtifactService({ store: options.artifacts, runs });
+  const registryStore = new RegistryStore(store.db, store.dialect);
   const gc = new GcService({
     experiments: experimentStore,
     runs: runStore,
+    registry: registryStore,
     artifacts: options.artifacts,
     clock,
   });
@@ -137,7 +139,7 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     timeoutMs: webhookDispatcher.settings.timeoutMs,
   });
   const registry = new RegistryService({
-    store: new RegistryStore(store.db, store.dialect),
+    store: registryStore,
     artifacts: options.artifacts,
     runs,
     changes: recorder,

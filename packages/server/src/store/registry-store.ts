@@ -215,6 +215,16 @@ export class RegistryStore {
     return this.withVersionDetails(rows);
   }
 
+  /** The registry-storage locations of every version that has one (`registry/<folder>/…`). */
+  async storageLocations(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('model_versions')
+      .select('storage_location')
+      .where('storage_location', 'is not', null)
+      .execute();
+    return rows.map((row) => row.storage_location as string);
+  }
+
   /** Every version registered from a run, oldest first. */
   async versionsOfRun(runId: string): Promise<StoredModelVersion[]> {
     const rows = await this.db

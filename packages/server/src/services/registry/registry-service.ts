@@ -244,7 +244,12 @@ export class RegistryService {
     const location =
       resolved.storePath === undefined
         ? undefined
-        : await copyIntoRegistry(this.options.artifacts, resolved.storePath, input.source);
+        : await copyIntoRegistry(
+            this.options.artifacts,
+            resolved.storePath,
+            input.source,
+            this.options.clock(),
+          );
     try {
       return await this.options.store.transaction(async (store, trx) => {
         await requireModel(store, input.name);

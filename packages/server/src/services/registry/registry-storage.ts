@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidParameter, KeelError } from '@keel/core';
@@ -17,6 +17,32 @@ export const REGISTRY_STORAGE_PREFIX = 'registry';
 /** True when a store path lies in registry storage (see {@link REGISTRY_STORAGE_PREFIX}). */
 export function isRegistryStoragePath(path: string): boolean {
   return path === REGISTRY_STORAGE_PREFIX || path.startsWith(`${REGISTRY_STORAGE_PREFIX}/`);
+}
+
+/**
+ * A fresh folder name for a version's copy: a UUID version 7 (RFC 9562) without its dashes, whose
+ * first 48 bits are `now` in epoch milliseconds, so `keel gc` can tell from the name alone how old
+ * a copy that no version uses is (see {@link registryCopyTime}).
+ *
+ * @example
+ * registryCopyFolder(Date.now()); // '019ab2c4f1e87a3c9d…' (32 hex digits)
+ */
+export function registryCopyFolder(now: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.trunc(now)) % 2 ** 48, 0, 6);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x70; // version 7
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80; // the RFC variant, 10xx
+  return bytes.toString('hex');
+}
+
+/**
+ * The epoch milliseconds in a copy folder's name ({@link registryCopyFolder}); `undefined` for a
+ * name that carries none: a random (version 4) UUID, which Keel used before copies were
+ * time-stamped, or a folder Keel did not make.
+ */
+export function registryCopyTime(folder: string): number | undefined {
+  if (!/^[0-9a-f]{12}7[0-9a-f]{19}$/.test(folder)) return undefined;
+  return Number.parseInt(folder.slice(0, 12), 16);
 }
 
 /** The `mlflow-artifacts:` URI clients download a store path from (through the proxy). */
@@ -97,15 +123,17 @@ export async function resolveSource(
 
 /**
  * Copies the files at `storePath` (a folder, or one file) into a fresh folder of registry
- * storage, streaming each file, and returns the store path of the copy (the folder, or the
- * copied file). On any failure the partial copy is removed and the error rethrown.
+ * storage named for `now` ({@link registryCopyFolder}), streaming each file, and returns the store
+ * path of the copy (the folder, or the copied file). On any failure the partial copy is removed
+ * and the error rethrown.
  */
 export async function copyIntoRegistry(
   store: ArtifactStore,
   storePath: string,
   source: string,
+  now: number,
 ): Promise<string> {
-  const target = joinArtifactPath(REGISTRY_STORAGE_PREFIX, randomUUID().replaceAll('-', ''));
+  const target = joinArtifactPath(REGISTRY_STORAGE_PREFIX, registryCopyFolder(now));
   try {
     const entries = storePath === '' ? [] : await store.list(storePath);
     if (entries.length > 0) {

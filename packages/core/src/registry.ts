@@ -14,6 +14,15 @@ export type ModelVersionStage = (typeof MODEL_VERSION_STAGES)[number];
 export const MODEL_VERSION_STATUSES = ['PENDING_REGISTRATION', 'FAILED_REGISTRATION', 'READY'] as const;
 export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
 
+/**
+ * The tag MLflow's prompt registry puts on a prompt: on its registered model and on each of its
+ * versions (a prompt is a registered model carrying it; its presence counts, whatever the value).
+ */
+export const PROMPT_TAG_KEY = 'mlflow.prompt.is_prompt';
+
+/** The model-version tag holding a prompt version's template. */
+export const PROMPT_TEXT_TAG_KEY = 'mlflow.prompt.text';
+
 /** Registry limits, mirroring the column sizes of MLflow's SQL store. */
 export const REGISTRY_LIMITS = {
   maxModelNameLength: 256,

@@ -189,6 +189,7 @@ describe.each(dialects)('webhooks API on %s', (dialect) => {
         events: [
           { entity: 'MODEL_VERSION_TAG', action: 'SET' },
           { entity: 'MODEL_VERSION', action: 'CREATED' },
+          { entity: 'PROMPT_VERSION', action: 'CREATED' },
         ],
       })
     ).body.webhook;
@@ -218,6 +219,17 @@ describe.each(dialects)('webhooks API on %s', (dialect) => {
     expect(JSON.parse(receiver.requests[1]?.body ?? '')).toMatchObject({
       entity: 'model_version',
       action: 'created',
+    });
+    // A prompt version's example carries its template, not a source.
+    await call('POST', `/api/2.0/mlflow/webhooks/${hook.webhook_id}/test`, {
+      event: { entity: 'PROMPT_VERSION', action: 'CREATED' },
+    });
+    expect(JSON.parse(receiver.requests[2]?.body ?? '').data).toEqual({
+      name: 'example_prompt',
+      version: '1',
+      template: 'Hello {{name}}!',
+      tags: { example_key: 'example_value' },
+      description: 'An example prompt version',
     });
 
     receiver.answer = () => ({ status: 503, body: 'down for maintenance' });

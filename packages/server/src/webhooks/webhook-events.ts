@@ -1,4 +1,4 @@
-import { invalidParameter } from '@keel/core';
+import { invalidParameter, PROMPT_TAG_KEY, PROMPT_TEXT_TAG_KEY } from '@keel/core';
 import type { Change } from '../changes/change.js';
 
 /**
@@ -113,63 +113,106 @@ export interface MappedEvent {
 }
 
 /**
+ * The registered model a change is about, for the changes whose event depends on whether that
+ * model is a prompt (tags, aliases, versions); `undefined` for the others.
+ */
+export function promptCandidate(change: Change): string | undefined {
+  switch (change.action) {
+    case 'model_version.created':
+    case 'model_version_tag.set':
+      return versionId(change.entityId, record(change.after)).name;
+    case 'model_version_tag.deleted':
+      return versionId(change.entityId, record(change.before)).name;
+    case 'registered_model_tag.set':
+    case 'registered_model_tag.deleted':
+    case 'registered_model_alias.set':
+    case 'registered_model_alias.deleted':
+      return change.entityId;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * Maps a registry {@link Change} to the MLflow event it fires, with MLflow's payload; `undefined`
- * for changes that fire none (non-registry changes, renames, stage transitions…).
+ * for changes that fire none (non-registry changes, renames, stage transitions…). A change to a
+ * prompt — a registered model with the {@link PROMPT_TAG_KEY} tag (`promptModel`, as looked up by
+ * the caller for {@link promptCandidate} changes), or a version carrying it — fires the
+ * `prompt*` event instead of the model one; tags of a registered model fire events only for
+ * prompts, as in MLflow.
  *
  * @example
  * toWebhookEvent({ action: 'model_version_tag.set', entity: 'model_version', entityId: 'm/1', after: { key: 'k', value: 'v' } })
  * // → { event: { entity: 'model_version_tag', action: 'set' }, data: { name: 'm', version: '1', key: 'k', value: 'v' } }
  */
-export function toWebhookEvent(change: Change): MappedEvent | undefined {
+export function toWebhookEvent(change: Change, promptModel = false): MappedEvent | undefined {
   const after = record(change.after);
   const before = record(change.before);
   switch (change.action) {
-    case 'registered_model.created':
+    case 'registered_model.created': {
+      const tags = tagMap(after.tags);
       return {
-        event: { entity: 'registered_model', action: 'created' },
+        event: { entity: PROMPT_TAG_KEY in tags ? 'prompt' : 'registered_model', action: 'created' },
         data: {
           name: str(after.name) ?? change.entityId,
-          tags: tagMap(after.tags),
-          description: nonEmpty(str(after.description)) ?? null,
-        },
-      };
-    case 'model_version.created': {
-      const id = versionId(change.entityId, after);
-      return {
-        event: { entity: 'model_version', action: 'created' },
-        data: {
-          name: id.name,
-          version: id.version,
-          source: str(after.source) ?? '',
-          run_id: nonEmpty(str(after.run_id)) ?? null,
-          tags: tagMap(after.tags),
+          tags,
           description: nonEmpty(str(after.description)) ?? null,
         },
       };
     }
-    case 'model_version_tag.set': {
+    case 'model_version.created': {
       const id = versionId(change.entityId, after);
+      const tags = tagMap(after.tags);
+      const description = nonEmpty(str(after.description)) ?? null;
+      if (promptModel || PROMPT_TAG_KEY in tags) {
+        return {
+          event: { entity: 'prompt_version', action: 'created' },
+          data: { ...id, template: tags[PROMPT_TEXT_TAG_KEY] ?? '', tags, description },
+        };
+      }
       return {
-        event: { entity: 'model_version_tag', action: 'set' },
+        event: { entity: 'model_version', action: 'created' },
         data: {
-          name: id.name,
-          version: id.version,
+          ...id,
+          source: str(after.source) ?? '',
+          run_id: nonEmpty(str(after.run_id)) ?? null,
+          tags,
+          description,
+        },
+      };
+    }
+    case 'model_version_tag.set':
+      return {
+        event: { entity: promptModel ? 'prompt_version_tag' : 'model_version_tag', action: 'set' },
+        data: {
+          ...versionId(change.entityId, after),
           key: str(after.key) ?? '',
           value: str(after.value) ?? '',
         },
       };
-    }
-    case 'model_version_tag.deleted': {
-      const id = versionId(change.entityId, before);
+    case 'model_version_tag.deleted':
       return {
-        event: { entity: 'model_version_tag', action: 'deleted' },
-        data: { name: id.name, version: id.version, key: str(before.key) ?? '' },
+        event: { entity: promptModel ? 'prompt_version_tag' : 'model_version_tag', action: 'deleted' },
+        data: { ...versionId(change.entityId, before), key: str(before.key) ?? '' },
       };
-    }
+    case 'registered_model_tag.set':
+      return promptModel
+        ? {
+            event: { entity: 'prompt_tag', action: 'set' },
+            data: { name: change.entityId, key: str(after.key) ?? '', value: str(after.value) ?? '' },
+          }
+        : undefined;
+    case 'registered_model_tag.deleted':
+      return promptModel
+        ? {
+            event: { entity: 'prompt_tag', action: 'deleted' },
+            data: { name: change.entityId, key: str(before.key) ?? '' },
+          }
+        : undefined;
     // MLflow fires `model_version_alias.created` whenever an alias is set, also when it moves.
     case 'registered_model_alias.set':
       return {
-        event: { entity: 'model_version_alias', action: 'created' },
+        event: { entity: promptModel ? 'prompt_alias' : 'model_version_alias', action: 'created' },
         data: {
           name: str(after.name) ?? change.entityId,
           alias: str(after.alias) ?? '',
@@ -178,7 +221,7 @@ export function toWebhookEvent(change: Change): MappedEvent | undefined {
       };
     case 'registered_model_alias.deleted':
       return {
-        event: { entity: 'model_version_alias', action: 'deleted' },
+        event: { entity: promptModel ? 'prompt_alias' : 'model_version_alias', action: 'deleted' },
         data: { name: str(before.name) ?? change.entityId, alias: str(before.alias) ?? '' },
       };
     default:
@@ -186,25 +229,32 @@ export function toWebhookEvent(change: Change): MappedEvent | undefined {
   }
 }
 
-/**
- * The example payload `webhooks/{id}/test` sends for an event (MLflow's `example()` payloads;
- * prompt events reuse the shape of their model counterparts).
- */
+/** The example payload `webhooks/{id}/test` sends for an event (the shapes of MLflow's `example()` payloads). */
 export function examplePayload(event: WebhookEvent): Record<string, unknown> {
-  const name = event.entity.startsWith('prompt') ? 'example_prompt' : 'example_model';
+  const prompt = event.entity.startsWith('prompt');
+  const name = prompt ? 'example_prompt' : 'example_model';
+  const tags = { example_key: 'example_value' };
   switch (event.entity) {
     case 'registered_model':
+      return { name, tags, description: 'An example registered model' };
     case 'prompt':
-      return { name, tags: { example_key: 'example_value' }, description: `An example ${event.entity}` };
+      return { name, tags, description: 'An example prompt' };
     case 'model_version':
-    case 'prompt_version':
       return {
         name,
         version: '1',
         source: 'models:/123',
         run_id: 'abcd1234abcd5678',
-        tags: { example_key: 'example_value' },
+        tags,
         description: 'An example model version',
+      };
+    case 'prompt_version':
+      return {
+        name,
+        version: '1',
+        template: 'Hello {{name}}!',
+        tags,
+        description: 'An example prompt version',
       };
     case 'model_version_tag':
     case 'prompt_version_tag':

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { PROMPT_TAG_KEY } from '@keel/core';
 import type { Transaction } from 'kysely';
 import type { Actor, Change, ChangeSink } from '../changes/change.js';
 import type { Clock } from '../services/clock.js';
 import type { Database, WebhookOutboxRow } from '../store/schema.js';
-import { deliveryBody, eventKey, toWebhookEvent } from './webhook-events.js';
+import { deliveryBody, eventKey, promptCandidate, toWebhookEvent } from './webhook-events.js';
 import type { WebhookStore } from './webhook-store.js';
 
 /** What a {@link WebhookSink} needs. */
@@ -18,7 +19,8 @@ export interface WebhookSinkOptions {
  * The webhook outbox's {@link ChangeSink}: turns a registry change into MLflow's event, finds the
  * ACTIVE webhooks subscribed to it and enqueues one delivery per webhook, all inside the caller's
  * transaction, so a delivery exists if and only if the change committed. Changes that fire no
- * MLflow event (tracking changes, renames…) are ignored.
+ * MLflow event (tracking changes, renames…) are ignored. Whether a model is a prompt is read in
+ * the same transaction, so a tag that makes it one counts from its own change on.
  *
  * @example
  * const recorder = new ChangeRecorder([auditSink, new WebhookSink({ store, clock })]);
@@ -27,7 +29,8 @@ export class WebhookSink implements ChangeSink {
   constructor(private readonly options: WebhookSinkOptions) {}
 
   async record(trx: Transaction<Database>, _actor: Actor, change: Change): Promise<void> {
-    const mapped = toWebhookEvent(change);
+    const model = promptCandidate(change);
+    const mapped = toWebhookEvent(change, model !== undefined && (await isPrompt(trx, model)));
     if (mapped === undefined) return;
     const key = eventKey(mapped.event);
     const hooks = await this.options.store.activeSubscribers(key, trx);
@@ -50,4 +53,15 @@ export class WebhookSink implements ChangeSink {
     await this.options.store.enqueue(rows, trx);
     this.options.onEnqueued?.();
   }
+}
+
+/** Whether the registered model `name` carries {@link PROMPT_TAG_KEY} (MLflow's mark of a prompt). */
+async function isPrompt(trx: Transaction<Database>, name: string): Promise<boolean> {
+  const tag = await trx
+    .selectFrom('registered_model_tags')
+    .select('key')
+    .where('name', '=', name)
+    .where('key', '=', PROMPT_TAG_KEY)
+    .executeTakeFirst();
+  return tag !== undefined;
 }

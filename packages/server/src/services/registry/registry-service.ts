@@ -7,6 +7,7 @@ import {
   type ModelVersion,
   type ModelVersionStage,
   notFound,
+  PROMPT_TAG_KEY,
   parseModelUri,
   REGISTERED_MODEL_SEARCH_SCHEMA,
   REGISTRY_LIMITS,
@@ -227,7 +228,8 @@ export class RegistryService {
   /**
    * Registers a new version. A source inside Keel's artifact store is validated and its files are
    * copied into registry storage before the transaction that creates the row; if that
-   * transaction fails, the copy is removed.
+   * transaction fails, the copy is removed. A prompt version (tagged `mlflow.prompt.is_prompt`)
+   * keeps its source as given, unchecked and uncopied, as in MLflow.
    */
   async createVersion(input: CreateVersionInput, actor: Actor): Promise<ModelVersion> {
     validateModelName(input.name, 'name');
@@ -236,11 +238,15 @@ export class RegistryService {
     for (const tag of tags) validateTag(tag.key, tag.value);
     if (input.description !== undefined) validateDescription(input.description);
     await requireModel(this.options.store, input.name);
-    const resolved = await resolveSource(input.source, input.runId, {
-      store: this.options.artifacts,
-      requireRun: (runId) => this.options.runs.requireRun(runId),
-      storageOfModelUri: async (uri) => (await this.resolveModelUri(uri)).storageLocation,
-    });
+    // A prompt version (MLflow's prompt registry tags it) has no files: its template is a tag and
+    // its source a placeholder the client sends (`dummy-source`), recorded as is, as MLflow does.
+    const resolved = tags.some((tag) => tag.key === PROMPT_TAG_KEY)
+      ? { ...(input.runId !== undefined ? { runId: input.runId } : {}) }
+      : await resolveSource(input.source, input.runId, {
+          store: this.options.artifacts,
+          requireRun: (runId) => this.options.runs.requireRun(runId),
+          storageOfModelUri: async (uri) => (await this.resolveModelUri(uri)).storageLocation,
+        });
     const location =
       resolved.storePath === undefined
         ? undefined

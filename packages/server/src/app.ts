@@ -19,6 +19,7 @@ import { deploymentRpcs } from './routes/deployments.js';
 import { experimentRpcs } from './routes/experiments.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { lineageRpcs } from './routes/lineage.js';
+import { registerLoggedModelRoutes } from './routes/logged-models.js';
 import { metricRpcs } from './routes/metrics.js';
 import { registerPredictionRoutes } from './routes/predictions.js';
 import { registerRegistryRoutes } from './routes/registry.js';
@@ -140,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...deploymentRpcs(services.deployments),
   ]);
   registerArtifactRoutes(app, services.artifacts);
+  registerLoggedModelRoutes(app, services.loggedModels);
   registerRegistryRoutes(app, services.registry);
   registerRpcs(app, lineageRpcs(services.lineage));
   registerPredictionRoutes(app, services.predictions);

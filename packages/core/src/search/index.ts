@@ -14,6 +14,7 @@ export {
 export { EXPERIMENT_SEARCH_SCHEMA, RUN_SEARCH_SCHEMA } from './builtin-schemas.js';
 export { formatFilter } from './format-filter.js';
 export { InvalidSearchError } from './invalid-search-error.js';
+export { LOGGED_MODEL_SEARCH_SCHEMA } from './logged-model-schemas.js';
 export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseFilter } from './parse-filter.js';
 export { parseOrderBy } from './parse-order-by.js';
 export { MODEL_VERSION_SEARCH_SCHEMA, REGISTERED_MODEL_SEARCH_SCHEMA } from './registry-schemas.js';

@@ -21,7 +21,8 @@ export type ChangeEntity =
   | 'webhook'
   | 'deployment'
   | 'workflow'
-  | 'execution';
+  | 'execution'
+  | 'logged_model';
 
 /**
  * One state change, described after the fact: `action` is `<entity>.<verb>` in snake_case

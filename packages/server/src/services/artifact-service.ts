@@ -96,8 +96,21 @@ export class ArtifactService {
    * plus the run's artifact URI as `root_uri`.
    */
   async listRunArtifacts(runId: string, path: string): Promise<{ rootUri: string; files: RunFileInfo[] }> {
-    const { rootUri, root } = await this.runRoot(runId);
-    const entries = await this.options.store.list(joinArtifactPath(root, path));
+    const run = await this.options.runs.requireRun(runId);
+    return this.listUnder(run.artifact_uri, path, `Run ${runId}`);
+  }
+
+  /**
+   * Lists a folder below an artifact URI (a run's, a logged model's): paths relative to it, plus
+   * the URI as `root_uri`. `owner` names what the URI belongs to in the error when the URI is
+   * not one this server proxies.
+   */
+  async listUnder(
+    rootUri: string,
+    path: string,
+    owner: string,
+  ): Promise<{ rootUri: string; files: RunFileInfo[] }> {
+    const entries = await this.options.store.list(joinArtifactPath(servedRoot(rootUri, owner), path));
     return {
       rootUri,
       files: entries.map((entry) => ({
@@ -110,8 +123,13 @@ export class ArtifactService {
 
   /** Opens one file of a run's artifacts (`/get-artifact`). */
   async openRunArtifact(runId: string, path: string): Promise<ArtifactObject> {
-    const { root } = await this.runRoot(runId);
-    return this.options.store.get(joinArtifactPath(root, path));
+    const run = await this.options.runs.requireRun(runId);
+    return this.openUnder(run.artifact_uri, path, `Run ${runId}`);
+  }
+
+  /** Opens one file below an artifact URI (see {@link listUnder}). */
+  openUnder(rootUri: string, path: string, owner: string): Promise<ArtifactObject> {
+    return this.options.store.get(joinArtifactPath(servedRoot(rootUri, owner), path));
   }
 
   /** Writes one file into a run's artifacts (the web UI's `upload-artifact`). */
@@ -121,20 +139,9 @@ export class ArtifactService {
     body: Readable,
     options: PutOptions = {},
   ): Promise<void> {
-    const { root } = await this.runRoot(runId);
-    await this.options.store.put(writable(joinArtifactPath(root, path)), body, options);
-  }
-
-  /** The run's artifact URI and the store path it maps to. */
-  private async runRoot(runId: string): Promise<{ rootUri: string; root: string }> {
     const run = await this.options.runs.requireRun(runId);
-    const root = proxiedArtifactPath(run.artifact_uri);
-    if (root === undefined) {
-      throw invalidParameter(
-        `Run ${runId} stores its artifacts at '${run.artifact_uri}', which this server does not serve; only 'mlflow-artifacts:' URIs are proxied`,
-      );
-    }
-    return { rootUri: run.artifact_uri, root };
+    const root = servedRoot(run.artifact_uri, `Run ${runId}`);
+    await this.options.store.put(writable(joinArtifactPath(root, path)), body, options);
   }
 
   private multipartTarget(dir: string, localFile: string): string {
@@ -142,6 +149,17 @@ export class ArtifactService {
     const name = localFile.split(/[\\/]/).pop() ?? '';
     return writable(joinArtifactPath(dir, validateArtifactPath(name, { field: 'path' })));
   }
+}
+
+/** The store path an `mlflow-artifacts:` URI maps to; other URIs are not served here. */
+function servedRoot(rootUri: string, owner: string): string {
+  const root = proxiedArtifactPath(rootUri);
+  if (root === undefined) {
+    throw invalidParameter(
+      `${owner} stores its artifacts at '${rootUri}', which this server does not serve; only 'mlflow-artifacts:' URIs are proxied`,
+    );
+  }
+  return root;
 }
 
 /**

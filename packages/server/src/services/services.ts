@@ -13,6 +13,7 @@ import { createBatchWriter } from '../store/batch-writer-factory.js';
 import type { StoreConnection } from '../store/database.js';
 import { DeploymentStore } from '../store/deployment-store.js';
 import { ExperimentStore } from '../store/experiment-store.js';
+import { LoggedModelStore } from '../store/logged-model-store.js';
 import { MetricStore } from '../store/metric-store.js';
 import { RegistryStore } from '../store/registry-store.js';
 import { RunStore } from '../store/run-store.js';
@@ -30,6 +31,7 @@ import { GcService } from './gc-service.js';
 import { LineageService } from './lineage-service.js';
 import { RegistryService } from './registry/registry-service.js';
 import { ExperimentService } from './tracking/experiment-service.js';
+import { LoggedModelService } from './tracking/logged-model-service.js';
 import { MetricService } from './tracking/metric-service.js';
 import { RunService } from './tracking/run-service.js';
 
@@ -40,6 +42,8 @@ export const DEFAULT_ARTIFACT_ROOT = 'mlflow-artifacts:';
 export interface Services {
   experiments: ExperimentService;
   runs: RunService;
+  /** MLflow 3 logged models. */
+  loggedModels: LoggedModelService;
   metrics: MetricService;
   artifacts: ArtifactService;
   gc: GcService;
@@ -123,6 +127,12 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
   });
   const metrics = new MetricService({ store: metricStore, runs });
   const artifacts = new ArtifactService({ store: options.artifacts, runs });
+  const loggedModels = new LoggedModelService({
+    store: new LoggedModelStore(store.db, store.dialect, recorder),
+    experiments,
+    artifacts,
+    clock,
+  });
   const registryStore = new RegistryStore(store.db, store.dialect);
   const gc = new GcService({
     experiments: experimentStore,
@@ -166,6 +176,7 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
   return {
     experiments,
     runs,
+    loggedModels,
     metrics,
     artifacts,
     gc,

@@ -37,6 +37,9 @@ export interface Database {
   workflow_attempts: WorkflowAttemptRow;
   workflow_cache: WorkflowCacheRow;
   workflow_cache_reservations: WorkflowCacheReservationRow;
+  logged_models: LoggedModelRow;
+  logged_model_tags: KeyValueRow & { model_id: string };
+  logged_model_params: KeyValueRow & { model_id: string };
 }
 
 export interface KeyValueRow {
@@ -378,4 +381,20 @@ export interface WorkflowCacheReservationRow {
   cache_key: string;
   owner: string;
   lease_until: number;
+}
+
+/** An MLflow 3 logged model; `status` is the wire name (`LOGGED_MODEL_READY`…). */
+export interface LoggedModelRow {
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  artifact_location: string;
+  creation_timestamp_ms: number;
+  last_updated_timestamp_ms: number;
+  status: string;
+  status_message: string | null;
+  model_type: string | null;
+  source_run_id: string | null;
+  /** `active`, or `deleted` once soft-deleted. */
+  lifecycle_stage: string;
 }

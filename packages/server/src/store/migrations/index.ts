@@ -9,6 +9,7 @@ import { deploymentSchema } from './0006-deployments.js';
 import { predictionSchema } from './0007-predictions.js';
 import { lighterPredictionIndexes } from './0008-lighter-prediction-indexes.js';
 import { workflowSchema } from './0009-workflows.js';
+import { loggedModelSchema } from './0010-logged-models.js';
 
 /**
  * Every migration of the backend store, in order. Names sort lexically; never rename or edit one
@@ -25,5 +26,6 @@ export function allMigrations(dialect: DialectName): Record<string, Migration> {
     '0007-predictions': predictionSchema(dialect),
     '0008-lighter-prediction-indexes': lighterPredictionIndexes(),
     '0009-workflows': workflowSchema(dialect),
+    '0010-logged-models': loggedModelSchema(dialect),
   };
 }

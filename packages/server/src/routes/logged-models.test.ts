@@ -98,6 +98,9 @@ describe.each(dialects)('logged models API on %s', (dialect) => {
     ]);
     const untagged = await t.call('DELETE', `logged-models/${id}/tags/a`, {});
     expect(untagged).toEqual({ status: 200, body: {} });
+    const noTag = await t.call('DELETE', `logged-models/${id}/tags/a`, {});
+    expect(noTag.status).toBe(404);
+    expect(noTag.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
 
     const params = await t.post(`logged-models/${id}/params`, {
       params: [

@@ -3,7 +3,7 @@ import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Actor, ChangeSink } from '../changes/change.js';
 import type { DialectName } from './dialect.js';
 import type { Database, KeyValueRow, LoggedModelRow } from './schema.js';
-import { comparisonSql, compileFilter } from './search-sql.js';
+import { comparisonSql, compileFilter, keyValueExists } from './search-sql.js';
 
 /** A logged model with its tags and params, as the store returns it. */
 export interface StoredLoggedModel {
@@ -123,13 +123,14 @@ export class LoggedModelStore {
   /** Sets (inserts or overwrites) tags or params inside {@link change}'s transaction. */
   static upsert = upsert;
 
-  /** Deletes one tag inside {@link change}'s transaction. */
-  static deleteTag(trx: Transaction<Database>, modelId: string, key: string): Promise<unknown> {
-    return trx
+  /** Deletes one tag inside {@link change}'s transaction; false when the model had no such tag. */
+  static async deleteTag(trx: Transaction<Database>, modelId: string, key: string): Promise<boolean> {
+    const deleted = await trx
       .deleteFrom('logged_model_tags')
       .where('model_id', '=', modelId)
       .where('key', '=', key)
-      .execute();
+      .executeTakeFirst();
+    return deleted.numDeletedRows > 0n;
   }
 
   /** One page of active models of the experiments, filtered and ordered, with their details. */
@@ -142,25 +143,31 @@ export class LoggedModelStore {
       .where('experiment_id', 'in', [...query.experimentIds]);
     if (query.filter) select = select.where(compileFilter(query.filter, (c) => this.comparison(c)));
     for (const clause of query.orderBy) {
-      select = select.orderBy(
-        sql.ref(`logged_models.${ATTRIBUTE_COLUMNS[clause.key] ?? 'creation_timestamp_ms'}`),
-        clause.ascending ? 'asc' : 'desc',
-      );
+      const column = sql.ref(`logged_models.${ATTRIBUTE_COLUMNS[clause.key] ?? 'creation_timestamp_ms'}`);
+      // Missing values (model_type, source_run_id) last in both dialects, as MLflow sorts them.
+      select = select
+        .orderBy(sql`case when ${column} is null then 1 else 0 end`, 'asc')
+        .orderBy(column, clause.ascending ? 'asc' : 'desc');
+    }
+    // As in MLflow, newest first breaks ties unless the order already names the creation time.
+    if (!query.orderBy.some((clause) => clause.key === 'creation_timestamp')) {
+      select = select.orderBy('creation_timestamp_ms', 'desc');
     }
     const rows = await select.orderBy('model_id', 'asc').offset(query.offset).limit(query.limit).execute();
     return this.withDetails(rows);
   }
 
   private comparison(c: Comparison): RawBuilder<boolean> {
-    const compare = (column: string) => comparisonSql(sql.ref(column), c.op, c.value, this.dialect);
     switch (c.entity) {
       case 'tag':
-        return sql<boolean>`exists (select 1 from logged_model_tags t where t.model_id = logged_models.model_id and t.key = ${c.key} and ${compare('t.value')})`;
+        return keyValueExists('logged_model_tags', 'model_id', 'logged_models.model_id', c, this.dialect);
       case 'param':
-        return sql<boolean>`exists (select 1 from logged_model_params p where p.model_id = logged_models.model_id and p.key = ${c.key} and ${compare('p.value')})`;
-      default:
+        return keyValueExists('logged_model_params', 'model_id', 'logged_models.model_id', c, this.dialect);
+      default: {
         // The schema admits only attributes besides tags and params.
-        return compare(`logged_models.${ATTRIBUTE_COLUMNS[c.key] ?? 'name'}`);
+        const column = sql.ref(`logged_models.${ATTRIBUTE_COLUMNS[c.key] ?? 'name'}`);
+        return comparisonSql(column, c.op, c.value, this.dialect);
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import type { DialectName } from './dialect.js';
 import type { StageFilter } from './experiment-store.js';
 import { groupBy } from './group-by.js';
 import type { Database, DatasetRow, KeyValueRow, RunRow } from './schema.js';
-import { comparisonSql, compileFilter } from './search-sql.js';
+import { comparisonSql, compileFilter, keyValueExists } from './search-sql.js';
 import { executeSql, insertRows, SqlParams } from './sql-text.js';
 import type { TrackedRunEnd, TrackingBatch, TrackingBatchWriter } from './tracking-batch.js';
 import { insertChunks } from './workflow-store.js';
@@ -630,11 +630,11 @@ export class RunStore implements TrackingBatchWriter {
     const compare = (column: string) => comparisonSql(sql.ref(column), c.op, c.value, this.dialect);
     switch (c.entity) {
       case 'metric':
-        return sql<boolean>`exists (select 1 from latest_metrics m where m.run_uuid = runs.run_uuid and m.key = ${c.key} and ${compare('m.value')})`;
+        return keyValueExists('latest_metrics', 'run_uuid', 'runs.run_uuid', c, this.dialect);
       case 'param':
-        return sql<boolean>`exists (select 1 from params p where p.run_uuid = runs.run_uuid and p.key = ${c.key} and ${compare('p.value')})`;
+        return keyValueExists('params', 'run_uuid', 'runs.run_uuid', c, this.dialect);
       case 'tag':
-        return sql<boolean>`exists (select 1 from tags t where t.run_uuid = runs.run_uuid and t.key = ${c.key} and ${compare('t.value')})`;
+        return keyValueExists('tags', 'run_uuid', 'runs.run_uuid', c, this.dialect);
       case 'attribute':
         return compare(`runs.${attributeColumn(c.key)}`);
       case 'dataset':

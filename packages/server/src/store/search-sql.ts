@@ -77,3 +77,20 @@ export function likeToGlob(pattern: string): string {
   }
   return out;
 }
+
+/**
+ * `exists` a row of a key-value table (params, tags, latest metrics…) that belongs to the searched
+ * row (`kv.<ownerColumn> = <owner>`), has the comparison's key, and whose value satisfies it.
+ *
+ * @example
+ * keyValueExists('params', 'run_uuid', 'runs.run_uuid', comparison, dialect);
+ */
+export function keyValueExists(
+  table: string,
+  ownerColumn: string,
+  owner: string,
+  c: Comparison,
+  dialect: DialectName,
+): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from ${sql.table(table)} kv where ${sql.ref(`kv.${ownerColumn}`)} = ${sql.ref(owner)} and kv.key = ${c.key} and ${comparisonSql(sql.ref('kv.value'), c.op, c.value, dialect)})`;
+}

@@ -131,9 +131,12 @@ export class LoggedModelService {
   }
 
   async deleteTag(modelId: string, key: string, actor: Actor): Promise<void> {
-    await this.change(modelId, actor, 'logged_model_tag.deleted', { key }, (trx) =>
-      LoggedModelStore.deleteTag(trx, modelId, key),
-    );
+    await this.change(modelId, actor, 'logged_model_tag.deleted', { key }, async (trx) => {
+      // Thrown inside the transaction, so nothing is recorded.
+      if (!(await LoggedModelStore.deleteTag(trx, modelId, key))) {
+        throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+      }
+    });
   }
 
   async logParams(modelId: string, params: readonly KeyValueRow[], actor: Actor): Promise<void> {
@@ -159,7 +162,7 @@ export class LoggedModelService {
     const page = await searchPage(
       {
         ...(input.filter !== undefined ? { filter: input.filter } : {}),
-        orderBy: orderBy.length > 0 ? orderBy : ['creation_timestamp DESC'],
+        orderBy,
         ...(input.maxResults !== undefined ? { maxResults: input.maxResults } : {}),
         ...(input.pageToken !== undefined ? { pageToken: input.pageToken } : {}),
       },

@@ -14,6 +14,7 @@ describe('parseModelUri', () => {
     ['models://registry-host/churn/2', { kind: 'version', name: 'churn', version: 2 }],
     ['models:/my%2Fmodel/1', { kind: 'version', name: 'my/model', version: 1 }],
     ['models:/a@b@c', { kind: 'alias', name: 'a@b', alias: 'c' }],
+    ['models:/m-0123abcd', { kind: 'logged', modelId: 'm-0123abcd' }],
     ['runs:/0a1b2c/model', { kind: 'run', runId: '0a1b2c', path: 'model' }],
     ['runs:/0a1b2c/model/sub/dir/', { kind: 'run', runId: '0a1b2c', path: 'model/sub/dir' }],
     ['runs:/0a1b2c', { kind: 'run', runId: '0a1b2c', path: '' }],

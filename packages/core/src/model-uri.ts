@@ -14,6 +14,8 @@ export type ModelUri =
   | { kind: 'stage'; name: string; stage: string }
   /** `models:/name/latest` (case-insensitive) */
   | { kind: 'latest'; name: string }
+  /** `models:/m-<hex>`: an MLflow 3 logged model, by id */
+  | { kind: 'logged'; modelId: string }
   /** `runs:/<run_id>/path` (path may be empty: the run's artifact root) */
   | { kind: 'run'; runId: string; path: string };
 
@@ -22,7 +24,8 @@ export type ModelUri =
  *
  * - `models:/<name>/<digits>` → a version; `models:/<name>/latest` → the latest version;
  *   `models:/<name>/<other>` → a stage (validity of the stage is checked when resolving);
- *   `models:/<name>@<alias>` → an alias. `models://<authority>/…` (a registry URI) is accepted and
+ *   `models:/<name>@<alias>` → an alias; `models:/m-<id>` (one segment starting `m-`, no `@`) → an
+ *   MLflow 3 logged model. `models://<authority>/…` (a registry URI) is accepted and
  *   the authority ignored. Names are percent-decoded.
  * - `runs:/<run_id>/<path>` → a run artifact path.
  *
@@ -58,6 +61,7 @@ export function parseModelUri(uri: string): ModelUri {
 
   const parts = rest.split('/');
   if (parts.length === 1) {
+    if (/^m-[\w-]+$/.test(rest)) return { kind: 'logged', modelId: rest };
     const at = rest.lastIndexOf('@');
     if (at <= 0 || at === rest.length - 1) {
       return bad("expected 'models:/<name>/<version|stage|latest>' or 'models:/<name>@<alias>'");

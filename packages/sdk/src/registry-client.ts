@@ -451,9 +451,10 @@ export class RegistryClient {
         return newest;
       }
       case 'run':
+      case 'logged':
         throw new InvalidParameterError(
           'INVALID_PARAMETER_VALUE',
-          `Invalid model URI '${uri}': a runs:/ URI names run artifacts, not a registered model version`,
+          `Invalid model URI '${uri}': a ${parsed.kind === 'run' ? 'runs:/' : 'logged model'} URI names artifacts, not a registered model version`,
           400,
         );
       default: {

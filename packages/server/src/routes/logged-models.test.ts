@@ -269,3 +269,68 @@ describe.each(dialects)('logged models API on %s', (dialect) => {
     });
   });
 });
+
+describe.each(dialects)('models:/<model_id> on %s', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(dialect);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('registers a version from a logged model, copying its files', async () => {
+    const experimentId = (await t.post('experiments/create', { name: 'register' })).body.experiment_id;
+    const model = (await t.post('logged-models', { experiment_id: experimentId, name: 'clf' })).body.model;
+    const id = model.info.model_id as string;
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/models/${id}/artifacts/MLmodel`,
+      payload: 'model_id: x',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(put.statusCode).toBe(200);
+    expect((await t.post('registered-models/create', { name: 'clf' })).status).toBe(200);
+
+    const created = await t.post('model-versions/create', {
+      name: 'clf',
+      source: `models:/${id}`,
+      model_id: id,
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.model_version).toMatchObject({ name: 'clf', version: '1', source: `models:/${id}` });
+    const uri = (await t.get('model-versions/get-download-uri', { name: 'clf', version: '1' })).body
+      .artifact_uri as string;
+    expect(uri).toMatch(/^mlflow-artifacts:\/registry\//);
+    const file = await t.app.inject({
+      method: 'GET',
+      url: `/api/2.0/mlflow-artifacts/artifacts/${uri.slice('mlflow-artifacts:/'.length)}/MLmodel`,
+    });
+    expect(file.statusCode).toBe(200);
+    expect(file.payload).toBe('model_id: x');
+
+    // What clients send with model_id: the logged model's artifact location; a missing model is a bad source.
+    const run = (await t.post('runs/create', { experiment_id: experimentId })).body.run.info.run_id;
+    const fromLocation = await t.post('model-versions/create', {
+      name: 'clf',
+      source: model.info.artifact_uri,
+      run_id: run,
+      model_id: id,
+    });
+    expect(fromLocation.status).toBe(200);
+    expect(fromLocation.body.model_version).toMatchObject({ version: '2', run_id: run });
+    const outside = await t.post('model-versions/create', {
+      name: 'clf',
+      source: `mlflow-artifacts:/${experimentId}/models/m-${'1'.repeat(32)}/artifacts`,
+    });
+    expect(outside.status).toBe(400);
+    expect(outside.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+
+    const unknown = await t.post('model-versions/create', {
+      name: 'clf',
+      source: `models:/m-${'0'.repeat(32)}`,
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+});

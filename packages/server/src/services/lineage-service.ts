@@ -159,7 +159,7 @@ export class LineageService {
   private async resolvesTo(uri: string, name: string, version: string): Promise<boolean> {
     try {
       const parsed = parseModelUri(uri);
-      if (parsed.kind === 'run' || parsed.name !== name) return false;
+      if (parsed.kind === 'run' || parsed.kind === 'logged' || parsed.name !== name) return false;
       const resolved = await this.options.registry.resolveModelUri(uri);
       return String(resolved.version) === version;
     } catch {

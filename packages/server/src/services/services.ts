@@ -152,6 +152,7 @@ export function createServices(store: StoreConnection, options: ServicesOptions)
     store: registryStore,
     artifacts: options.artifacts,
     runs,
+    loggedModels,
     changes: recorder,
     clock,
   });

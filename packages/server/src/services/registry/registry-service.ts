@@ -19,12 +19,14 @@ import {
 import type { Transaction } from 'kysely';
 import { joinArtifactPath } from '../../artifacts/artifact-path.js';
 import type { ArtifactObject, ArtifactStore } from '../../artifacts/artifact-store.js';
+import { proxiedArtifactPath } from '../../artifacts/proxied-uri.js';
 import type { Actor, Change, ChangeSink } from '../../changes/change.js';
 import type { RegistryStore, StoredModelVersion, StoredRegisteredModel } from '../../store/registry-store.js';
 import type { Database } from '../../store/schema.js';
 import { isUniqueViolation } from '../../store/store-errors.js';
 import type { Clock } from '../clock.js';
 import { searchPage } from '../search-page.js';
+import type { LoggedModelService } from '../tracking/logged-model-service.js';
 import type { RunService } from '../tracking/run-service.js';
 import { copyIntoRegistry, isRegistryStoragePath, proxiedUriOf, resolveSource } from './registry-storage.js';
 import { toWireModel, toWireVersion } from './registry-wire.js';
@@ -35,6 +37,8 @@ export interface RegistryServiceOptions {
   /** Where version files are copied to and served from. */
   artifacts: ArtifactStore;
   runs: RunService;
+  /** MLflow 3 logged models, which `models:/m-<id>` URIs name. */
+  loggedModels: Pick<LoggedModelService, 'require'>;
   /** Sees every registry change inside its transaction (audit log, webhooks). */
   changes: ChangeSink;
   clock: Clock;
@@ -464,8 +468,8 @@ export class RegistryService {
   }
 
   /**
-   * Resolves `models:/name/3`, `models:/name@alias`, `models:/name/<stage>`, `models:/name/latest`
-   * and `runs:/<run_id>/path` to the files they name.
+   * Resolves `models:/name/3`, `models:/name@alias`, `models:/name/<stage>`, `models:/name/latest`,
+   * `models:/m-<id>` (a logged model's artifacts) and `runs:/<run_id>/path` to the files they name.
    *
    * @example
    * await registry.resolveModelUri('models:/churn@champion')
@@ -479,6 +483,15 @@ export class RegistryService {
         const run = await this.options.runs.requireRun(parsed.runId);
         const base = run.artifact_uri.replace(/\/+$/, '');
         return { runId: parsed.runId, artifactUri: parsed.path === '' ? base : `${base}/${parsed.path}` };
+      }
+      case 'logged': {
+        const { row } = await this.options.loggedModels.require(parsed.modelId);
+        const storageLocation = proxiedArtifactPath(row.artifact_location);
+        return {
+          ...(row.source_run_id !== null ? { runId: row.source_run_id } : {}),
+          ...(storageLocation !== undefined ? { storageLocation } : {}),
+          artifactUri: row.artifact_location,
+        };
       }
       case 'version':
         version = await requireVersion(this.options.store, parsed.name, parsed.version);

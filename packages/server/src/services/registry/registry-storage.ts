@@ -67,13 +67,17 @@ export interface SourceContext {
   storageOfModelUri(uri: string): Promise<string | undefined>;
 }
 
+/** `<exp>/models/<model_id>/artifacts…`: where MLflow 3 logged models keep their files. */
+const LOGGED_MODEL_PATH = /(?:^|\/)models\/(m-[\w-]+)\/artifacts(?:\/|$)/;
+
 /**
  * Validates a model-version `source` as MLflow does and works out where its files are:
  *
  * - traversal is refused in every form (`..` segments, also percent-encoded once or several times);
  * - `runs:/<run_id>/<path>` → the run's artifacts (`run_id`, when also given, must match);
  * - `mlflow-artifacts:/<path>` → must lie inside the artifacts of the run `run_id` names (or,
- *   without `run_id`, of the run its path names), or inside registry storage;
+ *   without `run_id`, of the run its path names), inside a logged model's artifacts (the path
+ *   names the model, `<exp>/models/m-…/artifacts`), or inside registry storage;
  * - a local path or `file:` URI → only accepted with `run_id`, inside that run's artifacts; it is
  *   copied when it is a folder of Keel's own local artifact store;
  * - `models:/…` → the files of that registered version;
@@ -105,6 +109,17 @@ export async function resolveSource(
     const storePath = proxiedArtifactPath(source) ?? '';
     if (isRegistryStoragePath(storePath) && storePath !== REGISTRY_STORAGE_PREFIX) {
       return { storePath, ...(runId !== undefined ? { runId } : {}) };
+    }
+    const loggedModel = LOGGED_MODEL_PATH.exec(storePath)?.[1];
+    if (loggedModel !== undefined) {
+      // A path that only looks like a logged model's (inside a run's artifacts) is checked as a run's below.
+      const root = await context.storageOfModelUri(`models:/${loggedModel}`).catch((error: unknown) => {
+        if (error instanceof KeelError && error.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+        throw error;
+      });
+      if (root !== undefined && isInside(root, storePath)) {
+        return { storePath, ...(runId !== undefined ? { runId } : {}) };
+      }
     }
     const run = await context.requireRun(runId ?? runIdInPath(source, storePath));
     const root = proxiedArtifactPath(run.artifact_uri);

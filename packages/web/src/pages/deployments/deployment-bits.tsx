@@ -9,11 +9,13 @@ export function deploymentHref(name: string): string {
   return buildPath('/deployments/:name', { name });
 }
 
-/** The registry page a `models:/` URI names: the version's page, else the model's. */
+/** The registry page a `models:/` URI names: the version's page, else the model's (none for a logged model). */
 export function modelUriHref(uri: string): string | undefined {
   try {
     const parsed = parseModelUri(uri);
     if (parsed.kind === 'run') return buildPath('/runs/:id', { id: parsed.runId });
+    // The UI has no logged-model page yet.
+    if (parsed.kind === 'logged') return undefined;
     if (parsed.kind === 'version') {
       return buildPath('/models/:name/versions/:version', {
         name: parsed.name,

@@ -135,12 +135,26 @@ describe.each(dialects)('logged models API on %s', (dialect) => {
 
   it('records changes in the audit log', async () => {
     const model = await create({ name: 'audited' });
-    await t.call('PATCH', `logged-models/${model.info.model_id}`, { status: 'LOGGED_MODEL_READY' });
+    const id = model.info.model_id as string;
+    await t.call('PATCH', `logged-models/${id}`, { status: 'LOGGED_MODEL_READY' });
+    await t.call('PATCH', `logged-models/${id}/tags`, { tags: [{ key: 'k', value: 'v' }] });
+    await t.call('DELETE', `logged-models/${id}/tags/k`, {});
+    // Failed calls record nothing.
+    expect((await t.call('DELETE', `logged-models/${id}/tags/k`, {})).status).toBe(404);
+    await t.post(`logged-models/${id}/params`, { params: [{ key: 'p', value: '1' }] });
+    await t.call('DELETE', `logged-models/${id}`, {});
     const res = await t.app.inject({ method: 'GET', url: '/api/2.0/keel/audit/events?max_results=1000' });
     const actions = (JSON.parse(res.payload).events as JsonBody[])
       .filter((e) => e.entity_id === model.info.model_id)
       .map((e) => e.action);
-    expect(actions.sort()).toEqual(['logged_model.created', 'logged_model.finalized']);
+    expect(actions).toEqual([
+      'logged_model.created',
+      'logged_model.finalized',
+      'logged_model_tag.set',
+      'logged_model_tag.deleted',
+      'logged_model_param.logged',
+      'logged_model.deleted',
+    ]);
   });
 
   it('lists and serves files uploaded through the artifact proxy under the model', async () => {

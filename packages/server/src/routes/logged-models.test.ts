@@ -86,7 +86,9 @@ describe.each(dialects)('logged models API on %s', (dialect) => {
     expect(failed.body.model.info.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
 
     const tagged = await t.call('PATCH', `logged-models/${id}/tags`, {
+      // The last value of a key given twice wins.
       tags: [
+        { key: 'a', value: '0' },
         { key: 'a', value: '1' },
         { key: 'b', value: '2' },
       ],

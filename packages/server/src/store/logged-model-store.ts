@@ -121,7 +121,14 @@ export class LoggedModelStore {
   }
 
   /** Sets (inserts or overwrites) tags or params inside {@link change}'s transaction. */
-  static upsert = upsert;
+  static setEntries(
+    trx: Transaction<Database>,
+    table: DetailTable,
+    modelId: string,
+    entries: readonly KeyValueRow[],
+  ): Promise<void> {
+    return upsert(trx, table, modelId, entries);
+  }
 
   /** Deletes one tag inside {@link change}'s transaction; false when the model had no such tag. */
   static async deleteTag(trx: Transaction<Database>, modelId: string, key: string): Promise<boolean> {
@@ -195,6 +202,7 @@ export class LoggedModelStore {
   }
 }
 
+/** Inserts key-value rows of one model, overwriting the value of a key it already has. */
 async function upsert(
   trx: Transaction<Database>,
   table: DetailTable,

@@ -125,7 +125,7 @@ export class LoggedModelService {
 
   async setTags(modelId: string, tags: readonly KeyValueRow[], actor: Actor): Promise<LoggedModelMessage> {
     await this.change(modelId, actor, 'logged_model_tag.set', { tags }, (trx) =>
-      LoggedModelStore.upsert(trx, 'logged_model_tags', modelId, tags),
+      LoggedModelStore.setEntries(trx, 'logged_model_tags', modelId, tags),
     );
     return this.get(modelId);
   }
@@ -141,7 +141,7 @@ export class LoggedModelService {
 
   async logParams(modelId: string, params: readonly KeyValueRow[], actor: Actor): Promise<void> {
     await this.change(modelId, actor, 'logged_model_param.logged', { params }, (trx) =>
-      LoggedModelStore.upsert(trx, 'logged_model_params', modelId, params),
+      LoggedModelStore.setEntries(trx, 'logged_model_params', modelId, params),
     );
   }
 
